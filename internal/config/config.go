@@ -1,0 +1,138 @@
+// Package config holds codedesk's configuration: one typed struct per
+// concern, filled from command-line flags and CODEDESK_* environment
+// variables (flags win), with documented defaults. The struct tags are read
+// by kong (github.com/alecthomas/kong) in cmd/codedesk; the README's
+// configuration table lists the same names and defaults, and a test keeps
+// the two in step.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Database selects the database.
+type Database struct {
+	URL string `name:"database-url" env:"CODEDESK_DATABASE_URL" default:"var/codedesk.db" help:"SQLite file path (the embedded default), or a postgres:// URL to share one database between several nodes."`
+}
+
+// Log configures structured logging. Logs carry IDs only, never message
+// bodies, addresses or credentials.
+type Log struct {
+	Level  string `name:"log-level" env:"CODEDESK_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Minimum log level (debug, info, warn, error)."`
+	Format string `name:"log-format" env:"CODEDESK_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (text or json)."`
+}
+
+// IMAP is the desk mailbox that questions arrive in.
+type IMAP struct {
+	Addr         string        `name:"imap-addr" env:"CODEDESK_IMAP_ADDR" default:"127.0.0.1:1143" help:"IMAP server host:port of the desk mailbox."`
+	Security     string        `name:"imap-security" env:"CODEDESK_IMAP_SECURITY" default:"none" enum:"none,starttls,tls" help:"IMAP connection security: none (loopback only), starttls or tls."`
+	Username     string        `name:"imap-username" env:"CODEDESK_IMAP_USERNAME" default:"desk@codedesk.test" help:"IMAP login."`
+	Password     string        `name:"imap-password" env:"CODEDESK_IMAP_PASSWORD" default:"desk" help:"IMAP password (or set CODEDESK_IMAP_PASSWORD_FILE)."`
+	PasswordFile string        `name:"imap-password-file" env:"CODEDESK_IMAP_PASSWORD_FILE" help:"File holding the IMAP password."`
+	Mailbox      string        `name:"imap-mailbox" env:"CODEDESK_IMAP_MAILBOX" default:"INBOX" help:"Mailbox to read questions from."`
+	PollInterval time.Duration `name:"imap-poll-interval" env:"CODEDESK_IMAP_POLL_INTERVAL" default:"30s" help:"How often to poll when the server has no IDLE; also the longest IDLE wait before a safety re-check."`
+	Timeout      time.Duration `name:"imap-timeout" env:"CODEDESK_IMAP_TIMEOUT" default:"30s" help:"Connect and read timeout for IMAP commands."`
+	Disabled     bool          `name:"imap-disabled" env:"CODEDESK_IMAP_DISABLED" help:"Do not poll a mailbox (workers and web only)."`
+}
+
+// SMTP is the server replies are sent through.
+type SMTP struct {
+	Addr         string        `name:"smtp-addr" env:"CODEDESK_SMTP_ADDR" default:"127.0.0.1:1025" help:"SMTP submission server host:port."`
+	Security     string        `name:"smtp-security" env:"CODEDESK_SMTP_SECURITY" default:"none" enum:"none,starttls,tls" help:"SMTP connection security: none (loopback only), starttls or tls."`
+	Username     string        `name:"smtp-username" env:"CODEDESK_SMTP_USERNAME" default:"desk@codedesk.test" help:"SMTP AUTH login (empty: no AUTH)."`
+	Password     string        `name:"smtp-password" env:"CODEDESK_SMTP_PASSWORD" default:"desk" help:"SMTP AUTH password (or set CODEDESK_SMTP_PASSWORD_FILE)."`
+	PasswordFile string        `name:"smtp-password-file" env:"CODEDESK_SMTP_PASSWORD_FILE" help:"File holding the SMTP password."`
+	Timeout      time.Duration `name:"smtp-timeout" env:"CODEDESK_SMTP_TIMEOUT" default:"30s" help:"SMTP dial and command timeout."`
+	From         string        `name:"from" env:"CODEDESK_FROM" default:"desk@codedesk.test" help:"From address of replies (the desk)."`
+	FromName     string        `name:"from-name" env:"CODEDESK_FROM_NAME" default:"codedesk coding desk" help:"Display name on replies."`
+}
+
+// Policy decides what codedesk may do without a person.
+type Policy struct {
+	AutoSend      bool    `name:"auto-send" env:"CODEDESK_AUTO_SEND" help:"Send drafts without review (make run turns it on for the demo)."`
+	MinConfidence float64 `name:"min-confidence" env:"CODEDESK_MIN_CONFIDENCE" default:"0.6" help:"Below this confidence a draft waits for review even with auto-send."`
+}
+
+// Queue tunes River. River's defaults (100 workers, 100 ms fetch cooldown,
+// 1 s poll) cap throughput near 1,000 jobs/s and add up to a second of
+// latency per hop; codedesk's defaults are tuned for mail: see
+// docs/benchmarks.md.
+type Queue struct {
+	Workers           int           `name:"workers" env:"CODEDESK_WORKERS" default:"50" help:"Jobs worked at once in this process."`
+	FetchCooldown     time.Duration `name:"fetch-cooldown" env:"CODEDESK_FETCH_COOLDOWN" default:"5ms" help:"Minimum time between River fetches."`
+	FetchPollInterval time.Duration `name:"fetch-poll-interval" env:"CODEDESK_FETCH_POLL_INTERVAL" default:"50ms" help:"How often River polls for jobs when no notification arrives."`
+}
+
+// HTTP is the address of the web desk, /healthz and /metrics.
+type HTTP struct {
+	Addr string `name:"http-addr" env:"CODEDESK_HTTP_ADDR" default:"127.0.0.1:8080" help:"Listen address of the staff desk, /healthz and /metrics."`
+}
+
+// CodeSets says where official code-set files are found.
+type CodeSets struct {
+	Dir string `name:"codesets-dir" env:"CODEDESK_CODESETS_DIR" help:"Directory of official code-set files imported at start-up when not yet imported (make run: ../shared/data when it exists)."`
+}
+
+// Serve is everything "codedesk serve" needs.
+type Serve struct {
+	Database `embed:""`
+	Log      `embed:""`
+	IMAP     `embed:""`
+	SMTP     `embed:""`
+	Policy   `embed:""`
+	Queue    `embed:""`
+	HTTP     `embed:""`
+	CodeSets `embed:""`
+}
+
+// Secret returns value, or the trimmed content of file when file is set.
+func Secret(value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading secret file: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// Validate checks a Serve configuration before anything starts.
+func (c *Serve) Validate() error {
+	var errs []error
+	if c.Database.URL == "" {
+		errs = append(errs, errors.New("database-url: must not be empty"))
+	}
+	for name, addr := range map[string]string{"imap-addr": c.IMAP.Addr, "smtp-addr": c.SMTP.Addr, "http-addr": c.HTTP.Addr} {
+		if name == "imap-addr" && c.IMAP.Disabled {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port: %w", name, addr, err))
+		}
+	}
+	if c.Policy.MinConfidence < 0 || c.Policy.MinConfidence > 1 {
+		errs = append(errs, fmt.Errorf("min-confidence: %v is not between 0 and 1", c.Policy.MinConfidence))
+	}
+	if c.Queue.Workers < 1 {
+		errs = append(errs, fmt.Errorf("workers: %d must be at least 1", c.Queue.Workers))
+	}
+	if c.Queue.FetchCooldown < time.Millisecond {
+		errs = append(errs, fmt.Errorf("fetch-cooldown: %v must be at least 1ms", c.Queue.FetchCooldown))
+	}
+	if c.Queue.FetchPollInterval < c.Queue.FetchCooldown {
+		errs = append(errs, fmt.Errorf("fetch-poll-interval: %v must not be below fetch-cooldown %v", c.Queue.FetchPollInterval, c.Queue.FetchCooldown))
+	}
+	if c.IMAP.PollInterval < time.Second && !c.IMAP.Disabled {
+		errs = append(errs, fmt.Errorf("imap-poll-interval: %v must be at least 1s", c.IMAP.PollInterval))
+	}
+	if !strings.Contains(c.SMTP.From, "@") {
+		errs = append(errs, fmt.Errorf("from: %q is not an email address", c.SMTP.From))
+	}
+	return errors.Join(errs...)
+}
