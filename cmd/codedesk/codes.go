@@ -24,10 +24,6 @@ type lookupCmd struct{}
 
 func (c *lookupCmd) Run() error { return errNotYet }
 
-type searchCmd struct{}
-
-func (c *searchCmd) Run() error { return errNotYet }
-
 type checkCmd struct{}
 
 func (c *checkCmd) Run() error { return errNotYet }
