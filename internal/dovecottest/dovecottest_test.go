@@ -1,0 +1,80 @@
+package dovecottest
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+func TestStartAppendRestart(t *testing.T) {
+	t.Parallel()
+	s := Start(t, &Options{Users: []User{{Name: "desk", Password: "pw1"}, {Name: "other", Password: "pw2"}}})
+
+	msg := crlf("From: coder@example.test\nTo: desk@example.test\nSubject: synthetic\nMessage-ID: <dt-1@example.test>\n\nIs J45.909 billable?\n")
+	uid := s.Append(t, "desk", "INBOX", msg)
+	if uid == 0 {
+		t.Fatalf("Append() UID = 0, want a UID (UIDPLUS)")
+	}
+	if uid2 := s.Append(t, "desk", "Archive", msg); uid2 == 0 {
+		t.Fatalf("Append() to a new mailbox UID = 0, want a UID")
+	}
+
+	c := s.Dial(t, "desk")
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		t.Fatalf("Select() error = %v", err)
+	}
+	if sel.NumMessages != 1 {
+		t.Fatalf("Select() NumMessages = %d, want 1", sel.NumMessages)
+	}
+	uv := sel.UIDValidity
+	c.Logout().Wait()
+
+	// The other user's mailbox is separate.
+	o := s.Dial(t, "other")
+	if sel, err := o.Select("INBOX", nil).Wait(); err != nil || sel.NumMessages != 0 {
+		t.Fatalf("other user's Select() = %+v, %v; want 0 messages", sel, err)
+	}
+	o.Logout().Wait()
+
+	addr := s.Addr()
+	s.Restart(t)
+	if s.Addr() != addr {
+		t.Fatalf("Addr() after Restart = %s, want %s", s.Addr(), addr)
+	}
+	c = s.Dial(t, "desk")
+	sel, err = c.Select("INBOX", nil).Wait()
+	if err != nil {
+		t.Fatalf("Select() after restart error = %v", err)
+	}
+	if sel.NumMessages != 1 || sel.UIDValidity != uv {
+		t.Fatalf("after restart NumMessages, UIDValidity = %d, %d; want 1, %d", sel.NumMessages, sel.UIDValidity, uv)
+	}
+	msgs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("Fetch() = %d messages, %v; want 1", len(msgs), err)
+	}
+	for _, b := range msgs[0].BodySection {
+		if string(b.Bytes) != string(msg) {
+			t.Fatalf("fetched body = %q, want %q", b.Bytes, msg)
+		}
+	}
+}
+
+func TestStopRefusesConnections(t *testing.T) {
+	t.Parallel()
+	s := Start(t, nil)
+	s.Stop(t)
+	if conn, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("dial after Stop succeeded, want connection refused")
+	}
+	s.Restart(t)
+	s.Append(t, DefaultUser, "INBOX", crlf("Subject: x\n\nbody\n"))
+}
