@@ -41,7 +41,8 @@ type Message struct {
 	InReplyTo    string // without angle brackets
 	References   string // space-separated, without angle brackets
 	Subject      string
-	From         string
+	From         string // address only
+	FromName     string // display name
 	Date         *time.Time
 	Size         int64
 	Raw          []byte
@@ -55,13 +56,13 @@ type Message struct {
 }
 
 const messageCols = `id, case_id, direction, mailbox, uid_validity, uid, message_id, content_hash,
-	in_reply_to, refs, subject, from_addr, date, size, raw, truncated, body_text, question_text,
+	in_reply_to, refs, subject, from_addr, from_name, date, size, raw, truncated, body_text, question_text,
 	status, status_reason, received_at, parsed_at`
 
 func scanMessage(r Row) (Message, error) {
 	var m Message
 	err := r.Scan(&m.ID, &m.CaseID, &m.Direction, &m.Mailbox, &m.UIDValidity, &m.UID, &m.MessageID,
-		&m.ContentHash, &m.InReplyTo, &m.References, &m.Subject, &m.From, &m.Date, &m.Size, &m.Raw,
+		&m.ContentHash, &m.InReplyTo, &m.References, &m.Subject, &m.From, &m.FromName, &m.Date, &m.Size, &m.Raw,
 		&m.Truncated, &m.BodyText, &m.QuestionText, &m.Status, &m.StatusReason, &m.ReceivedAt, &m.ParsedAt)
 	return m, err
 }
@@ -83,12 +84,12 @@ func InsertMessage(ctx context.Context, q Querier, m *Message) (id int64, insert
 		return 0, false, errors.New("storing message: Message-ID and content hash are required")
 	}
 	err = q.QueryRow(ctx, `INSERT INTO messages (case_id, direction, mailbox, uid_validity, uid, message_id,
-		content_hash, in_reply_to, refs, subject, from_addr, date, size, raw, truncated, body_text,
+		content_hash, in_reply_to, refs, subject, from_addr, from_name, date, size, raw, truncated, body_text,
 		question_text, status, status_reason, received_at, parsed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING id`,
 		m.CaseID, m.Direction, m.Mailbox, m.UIDValidity, m.UID, m.MessageID, m.ContentHash, m.InReplyTo,
-		m.References, m.Subject, m.From, m.Date, m.Size, m.Raw, m.Truncated, m.BodyText, m.QuestionText,
+		m.References, m.Subject, m.From, m.FromName, m.Date, m.Size, m.Raw, m.Truncated, m.BodyText, m.QuestionText,
 		m.Status, m.StatusReason, m.ReceivedAt, m.ParsedAt).Scan(&m.ID)
 	if err == nil {
 		return m.ID, true, nil
@@ -140,6 +141,7 @@ type ParsedMessage struct {
 	CaseID       int64
 	Subject      string
 	From         string
+	FromName     string
 	Date         *time.Time
 	InReplyTo    string
 	References   string
@@ -155,9 +157,9 @@ func SetMessageParsed(ctx context.Context, q Querier, id int64, p ParsedMessage)
 	if p.CaseID != 0 {
 		caseID = &p.CaseID
 	}
-	_, err := q.Exec(ctx, `UPDATE messages SET case_id = ?, subject = ?, from_addr = ?, date = ?, in_reply_to = ?,
+	_, err := q.Exec(ctx, `UPDATE messages SET case_id = ?, subject = ?, from_addr = ?, from_name = ?, date = ?, in_reply_to = ?,
 		refs = ?, body_text = ?, question_text = ?, status = ?, status_reason = ?, parsed_at = ? WHERE id = ?`,
-		caseID, p.Subject, p.From, p.Date, p.InReplyTo, p.References, p.BodyText, p.QuestionText,
+		caseID, p.Subject, p.From, p.FromName, p.Date, p.InReplyTo, p.References, p.BodyText, p.QuestionText,
 		p.Status, p.StatusReason, time.Now(), id)
 	if err != nil {
 		return fmt.Errorf("recording parse of message %d: %w", id, err)

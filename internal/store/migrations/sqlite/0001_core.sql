@@ -44,6 +44,7 @@ CREATE TABLE messages (
     refs          TEXT NOT NULL DEFAULT '',
     subject       TEXT NOT NULL DEFAULT '',
     from_addr     TEXT NOT NULL DEFAULT '',
+    from_name     TEXT NOT NULL DEFAULT '',
     date          TIMESTAMP,
     size          INTEGER NOT NULL DEFAULT 0,
     raw           BLOB,
