@@ -1,0 +1,302 @@
+package mailbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// metaBatch is how many messages one FETCH of sizes and dates covers.
+const metaBatch = 200
+
+// meta is what the poller learns about a message before fetching it.
+type meta struct {
+	uid          imap.UID
+	size         int64
+	internalDate time.Time
+}
+
+// sync is one fetch cycle: find every message above the checkpoint and, in
+// UID order, fetch it, deliver it, and only then mark it \Seen. It stops
+// at the first failure, so the checkpoint never passes a message that was
+// not delivered; a sink failure is returned as *sinkError.
+func (p *Poller) sync(ctx context.Context, c *imapclient.Client, dc *deadlineConn, uidValidity uint32) error {
+	cpValidity, lastUID, ok, err := p.sink.Checkpoint(ctx, p.cfg.Mailbox)
+	if err != nil {
+		p.m.deliveryErrors.Inc()
+		return &sinkError{fmt.Errorf("reading checkpoint: %w", err)}
+	}
+	switch {
+	case !ok:
+		lastUID = 0
+	case cpValidity != uidValidity:
+		// RFC 9051 section 2.3.1.1: UIDs from another UIDVALIDITY mean
+		// nothing now. Read everything again; the sink's dedupe (by
+		// Message-ID) absorbs what was already stored.
+		p.mu.Lock()
+		first := p.warnedUV != uidValidity
+		p.warnedUV = uidValidity
+		p.mu.Unlock()
+		if first {
+			p.log.Warn("mailbox UIDVALIDITY changed; rescanning from UID 1",
+				"old_uid_validity", cpValidity, "uid_validity", uidValidity)
+			p.m.uidValidityChanges.Inc()
+		}
+		lastUID = 0
+	}
+
+	uids, err := p.search(c, dc, lastUID)
+	if err != nil {
+		return err
+	}
+	p.setPending(len(uids))
+	for len(uids) > 0 {
+		batch := uids[:min(len(uids), metaBatch)]
+		metas, err := p.fetchMeta(c, dc, batch)
+		if err != nil {
+			return err
+		}
+		for _, uid := range batch {
+			m, ok := metas[uid]
+			if !ok {
+				continue // expunged since the search
+			}
+			f, err := p.fetchMessage(c, dc, uidValidity, m)
+			if err != nil {
+				return err
+			}
+			if f == nil {
+				continue // expunged since the size fetch
+			}
+			if err := p.sink.Deliver(ctx, f); err != nil {
+				p.m.deliveryErrors.Inc()
+				return &sinkError{fmt.Errorf("delivering UID %d: %w", uid, err)}
+			}
+			p.delivered(f)
+			if err := p.markSeen(c, dc, uid); err != nil {
+				return err
+			}
+		}
+		uids = uids[len(batch):]
+	}
+	p.recordSuccess()
+	return nil
+}
+
+func (p *Poller) delivered(f *Fetched) {
+	p.m.fetched.Inc()
+	if f.Truncated {
+		p.m.oversized.Inc()
+	}
+	if !f.InternalDate.IsZero() {
+		p.m.fetchLag.Observe(max(0, time.Since(f.InternalDate).Seconds()))
+	}
+	p.mu.Lock()
+	p.status.Delivered++
+	if p.status.Pending > 0 {
+		p.status.Pending--
+	}
+	pending := p.status.Pending
+	p.mu.Unlock()
+	p.m.pending.Set(float64(pending))
+	p.log.Debug("message stored", "uid_validity", f.UIDValidity, "uid", f.UID, "size", f.Size,
+		"truncated", f.Truncated)
+}
+
+// search returns the UIDs above lastUID in ascending order. "UID n:*"
+// always matches the highest message even when its UID is below n (RFC
+// 9051 section 6.4.4: "*" is the largest UID in use), so the result is
+// filtered.
+func (p *Poller) search(c *imapclient.Client, dc *deadlineConn, lastUID uint32) ([]imap.UID, error) {
+	if lastUID == math.MaxUint32 {
+		return nil, nil
+	}
+	dc.arm(p.cfg.Timeout)
+	defer dc.disarm()
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{{Start: imap.UID(lastUID + 1), Stop: 0}}}}
+	data, err := c.UIDSearch(criteria, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("searching UIDs above %d: %w", lastUID, err)
+	}
+	set, ok := data.All.(imap.UIDSet)
+	if !ok {
+		return nil, nil // no matches
+	}
+	all, ok := set.Nums()
+	if !ok {
+		return nil, errors.New("searching: the server returned a dynamic UID set")
+	}
+	uids := make([]imap.UID, 0, len(all))
+	for _, u := range all {
+		if uint32(u) > lastUID {
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	return slices.Compact(uids), nil
+}
+
+// fetchMeta fetches RFC822.SIZE and INTERNALDATE of uids.
+func (p *Poller) fetchMeta(c *imapclient.Client, dc *deadlineConn, uids []imap.UID) (map[imap.UID]meta, error) {
+	dc.arm(p.cfg.Timeout)
+	defer dc.disarm()
+	bufs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+		UID: true, RFC822Size: true, InternalDate: true,
+	}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("fetching sizes of %d messages: %w", len(uids), err)
+	}
+	out := make(map[imap.UID]meta, len(bufs))
+	for _, b := range bufs {
+		if b.UID != 0 {
+			out[b.UID] = meta{uid: b.UID, size: b.RFC822Size, internalDate: b.InternalDate}
+		}
+	}
+	return out, nil
+}
+
+// fetchMessage fetches one message with BODY.PEEK[] (never BODY[], which
+// would set \Seen before the message is stored), or only BODY.PEEK[HEADER]
+// when it is larger than MaxMessageSize. It returns nil when the message
+// is gone.
+func (p *Poller) fetchMessage(c *imapclient.Client, dc *deadlineConn, uidValidity uint32, m meta) (*Fetched, error) {
+	f := &Fetched{
+		Mailbox:      p.cfg.Mailbox,
+		UIDValidity:  uidValidity,
+		UID:          uint32(m.uid),
+		Size:         m.size,
+		InternalDate: m.internalDate,
+	}
+	if m.size <= p.cfg.MaxMessageSize {
+		raw, over, found, err := p.fetchSection(c, dc, m.uid, &imap.FetchItemBodySection{Peek: true}, p.cfg.MaxMessageSize, false)
+		if err != nil || !found {
+			return nil, err
+		}
+		if !over {
+			f.Raw = raw
+			return f, nil
+		}
+		// RFC822.SIZE understated the message; treat it as oversized.
+	}
+	limit := min(p.cfg.MaxMessageSize, maxHeaderSize)
+	raw, over, found, err := p.fetchSection(c, dc, m.uid,
+		&imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}, limit, true)
+	if err != nil || !found {
+		return nil, err
+	}
+	if over {
+		// Keep whole header lines only.
+		if i := bytes.LastIndex(raw, []byte("\r\n")); i >= 0 {
+			raw = raw[:i+2]
+		}
+	}
+	f.Raw = raw
+	f.Truncated = true
+	p.log.Info("message over the size limit; storing its header only", "uid_validity", uidValidity,
+		"uid", f.UID, "size", m.size, "limit", p.cfg.MaxMessageSize)
+	return f, nil
+}
+
+// fetchSection streams one body section of uid, keeping at most limit
+// bytes. over reports that the section was larger; then data holds its
+// first limit bytes when keepPrefix is set and is nil otherwise. found is
+// false when the server returned no such message.
+func (p *Poller) fetchSection(c *imapclient.Client, dc *deadlineConn, uid imap.UID, section *imap.FetchItemBodySection,
+	limit int64, keepPrefix bool) (data []byte, over, found bool, err error) {
+	dc.arm(p.cfg.Timeout)
+	defer dc.disarm()
+	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var (
+			gotUID   imap.UID
+			body     []byte
+			bodyOver bool
+			hasBody  bool
+		)
+		for {
+			item := msg.Next()
+			if item == nil {
+				break
+			}
+			switch item := item.(type) {
+			case imapclient.FetchItemDataUID:
+				gotUID = item.UID
+			case imapclient.FetchItemDataBodySection:
+				if item.Literal == nil {
+					continue
+				}
+				hasBody = true
+				body, bodyOver, err = readLimited(item.Literal, limit, keepPrefix)
+				if err != nil {
+					// The stream is broken: drop the connection so that
+					// Close below does not wait on it.
+					dc.Close()
+					cmd.Close()
+					return nil, false, false, fmt.Errorf("reading UID %d: %w", uid, err)
+				}
+			}
+		}
+		if gotUID == uid && hasBody {
+			data, over, found = body, bodyOver, true
+		}
+	}
+	// Close drains whatever was not read (the rest of an oversized
+	// literal) so the connection stays usable.
+	if err := cmd.Close(); err != nil {
+		return nil, false, false, fmt.Errorf("fetching UID %d: %w", uid, err)
+	}
+	return data, over, found, nil
+}
+
+// readLimited reads at most limit bytes of a literal. over reports that it
+// is longer; its announced size is checked first, so an oversized body is
+// not read at all unless keepPrefix asks for its first limit bytes.
+func readLimited(r imap.LiteralReader, limit int64, keepPrefix bool) (data []byte, over bool, err error) {
+	size := r.Size()
+	if size > limit && !keepPrefix {
+		return nil, true, nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), limit)+1))
+	if _, err := io.Copy(buf, io.LimitReader(r, limit+1)); err != nil {
+		return nil, false, err
+	}
+	if int64(buf.Len()) > limit {
+		if !keepPrefix {
+			return nil, true, nil
+		}
+		return buf.Bytes()[:limit], true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+// markSeen sets \Seen on a delivered message (STORE +FLAGS.SILENT). A
+// refusal by the server is logged, not fatal: the checkpoint, not \Seen,
+// records what was stored.
+func (p *Poller) markSeen(c *imapclient.Client, dc *deadlineConn, uid imap.UID) error {
+	dc.arm(p.cfg.Timeout)
+	defer dc.disarm()
+	err := c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{
+		Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen},
+	}, nil).Close()
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		p.log.Warn("server refused to set \\Seen", "uid", uint32(uid), "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("setting \\Seen on UID %d: %w", uid, err)
+	}
+	return nil
+}
