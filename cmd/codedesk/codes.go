@@ -1,29 +1,333 @@
 package main
 
-// The code-set commands are filled in by their owner; until then they report
-// that they are missing.
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/codes"
+	"github.com/codedesk/codedesk/internal/codes/codefile"
+	"github.com/codedesk/codedesk/internal/config"
+	"github.com/codedesk/codedesk/internal/store"
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+)
+
+// codesCmd groups the code-set commands.
 type codesCmd struct {
-	Import codesImportCmd `cmd:"" help:"Import official code-set files (format detected from the file)."`
+	Import codesImportCmd `cmd:"" help:"Import official code-set files (format detected from the file; gzip accepted)."`
 	Fetch  codesFetchCmd  `cmd:"" help:"Download the current official releases and import them."`
-	List   codesListCmd   `cmd:"" help:"List imported releases."`
+	List   codesListCmd   `cmd:"" help:"List imported releases with their effective ranges and row counts."`
 }
 
-type codesImportCmd struct{}
+// codesImportCmd imports code-set files.
+type codesImportCmd struct {
+	config.Database
+	config.Log
+	Paths     []string `arg:"" name:"path" type:"existingfile" help:"Official code-set files (.txt, .xml, .csv, .tsv; .gz accepted)."`
+	Format    string   `help:"Force the file format instead of detecting it (icd10cm_order, icd10cm_codes, icd10cm_order_addenda, icd10cm_codes_addenda, icd10cm_tabular, icd10cm_index, pcs_order, pcs_codes, pcs_order_addenda, pcs_codes_addenda, hcpcs, ptp_practitioner, ptp_hospital, mue_practitioner, mue_hospital, mue_dme, cpt_descriptors)." placeholder:"FORMAT"`
+	Version   string   `help:"Release version when the file name does not tell it: YYYY (ICD-10, CPT) or YYYY-Qn (HCPCS, NCCI)."`
+	Effective string   `help:"First date of service of the release (YYYY-MM-DD), when it differs from the published schedule."`
+	JSON      bool     `help:"Print the results as JSON."`
+}
 
-func (c *codesImportCmd) Run() error { return errNotYet }
+// Run implements the command.
+func (c *codesImportCmd) Run(ctx context.Context, io stdio) error {
+	opts := codes.ImportOptions{Format: codefile.Format(c.Format), Version: c.Version}
+	if c.Format != "" && !opts.Format.Valid() {
+		return fmt.Errorf("--format %q: not one of %s", c.Format, formatList())
+	}
+	if c.Effective != "" {
+		d, err := time.Parse(time.DateOnly, c.Effective)
+		if err != nil {
+			return fmt.Errorf("--effective %q: want YYYY-MM-DD", c.Effective)
+		}
+		opts.EffectiveFrom = d
+	}
+	db, err := openCodesDB(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p := newProgress(io.Err)
+	opts.Progress = p.update
+	res, err := codes.Import(ctx, db, c.Paths, opts)
+	p.finish()
+	if c.JSON {
+		if res == nil {
+			res = []codes.ImportResult{}
+		}
+		if jerr := writeJSON(io.Out, map[string]any{"imported": res}); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, r := range res {
+			what := "imported"
+			switch {
+			case r.Unchanged:
+				what = "unchanged"
+			case r.Replaced:
+				what = "replaced"
+			}
+			fmt.Fprintf(io.Out, "%s: %s %s, %d rows, effective %s (%s)\n", filepath.Base(r.File), r.Release.Name, what,
+				r.Rows, rangeText(r.Release), r.Duration.Round(time.Millisecond))
+		}
+	}
+	return err
+}
 
+// progress shows import progress: a bar on a terminal, plain lines
+// otherwise (one when a file starts, every 25%, and when it ends).
+type progress struct {
+	w       io.Writer
+	tty     bool
+	bar     *progressbar.ProgressBar
+	file    string
+	quarter int64
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *progress) update(ev codes.Progress) {
+	if ev.File != p.file {
+		p.finish()
+		p.file = ev.File
+		p.quarter = 0
+		if p.tty {
+			p.bar = progressbar.NewOptions64(ev.Total, progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription(filepath.Base(ev.File)), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish())
+		} else {
+			fmt.Fprintf(p.w, "importing %s (%s)\n", filepath.Base(ev.File), ev.Format)
+		}
+	}
+	if p.bar != nil {
+		_ = p.bar.Set64(ev.Read)
+	} else if ev.Total > 0 && !ev.Done {
+		if q := ev.Read * 4 / ev.Total; q > p.quarter && q < 4 {
+			p.quarter = q
+			fmt.Fprintf(p.w, "  %s: %d%%, %d rows\n", filepath.Base(ev.File), q*25, ev.Rows)
+		}
+	}
+	if ev.Done {
+		p.finish()
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// codesFetchCmd downloads and imports the current releases.
 type codesFetchCmd struct{}
 
+// Run implements the command.
 func (c *codesFetchCmd) Run() error { return errNotYet }
 
-type codesListCmd struct{}
+// codesListCmd lists imported releases.
+type codesListCmd struct {
+	config.Database
+	JSON bool `help:"Print the releases as JSON."`
+}
 
-func (c *codesListCmd) Run() error { return errNotYet }
+// Run implements the command.
+func (c *codesListCmd) Run(ctx context.Context, io stdio) error {
+	db, err := openCodesDB(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rels, err := codes.ListReleases(ctx, db)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		if rels == nil {
+			rels = []codes.Release{}
+		}
+		return writeJSON(io.Out, map[string]any{"releases": rels})
+	}
+	if len(rels) == 0 {
+		fmt.Fprintln(io.Out, "no code sets imported; run: codedesk codes import PATH… (or codedesk codes fetch)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SYSTEM\tRELEASE\tFORMAT\tEFFECTIVE\tROWS\tFILE\tIMPORTED")
+	for _, r := range rels {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.System, r.Name, r.Format, rangeText(r), r.Rows, r.SourceFile,
+			r.ImportedAt.Format(time.DateTime))
+	}
+	return tw.Flush()
+}
 
-type lookupCmd struct{}
+// lookupCmd prints everything known about codes.
+type lookupCmd struct {
+	config.Database
+	Codes []string `arg:"" name:"code" help:"Codes to look up (ICD-10-CM, ICD-10-PCS, HCPCS, CPT; dots and case optional)."`
+	DOS   string   `name:"dos" help:"Date of service (YYYY-MM-DD); default today." placeholder:"YYYY-MM-DD"`
+	JSON  bool     `help:"Print {\"codes\": [...]} as JSON."`
+}
 
-func (c *lookupCmd) Run() error { return errNotYet }
+// Run implements the command.
+func (c *lookupCmd) Run(ctx context.Context, io stdio) error {
+	dos, err := parseDOS(c.DOS)
+	if err != nil {
+		return err
+	}
+	kb, db, err := loadKB(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var out []codes.Entry
+	for _, code := range c.Codes {
+		out = append(out, kb.Lookup(code, dos)...)
+	}
+	if c.JSON {
+		return writeJSON(io.Out, map[string]any{"codes": out})
+	}
+	for i, e := range out {
+		if i > 0 {
+			fmt.Fprintln(io.Out)
+		}
+		printEntry(io.Out, e)
+	}
+	return nil
+}
 
+func printEntry(w io.Writer, e codes.Entry) {
+	if !e.Found {
+		fmt.Fprintf(w, "%s: not found\n", e.Code)
+		for _, n := range e.NearMatches {
+			fmt.Fprintf(w, "  did you mean %s %s (%s): %s\n", n.System, n.Code, n.Reason, n.Description)
+		}
+		return
+	}
+	kind := "billable"
+	if !e.Billable {
+		kind = "not billable"
+	}
+	fmt.Fprintf(w, "%s %s — %s [%s, %s]\n", e.System, e.Code, e.Description, e.Status, kind)
+	if e.Release != "" {
+		fmt.Fprintf(w, "  release: %s\n", e.Release)
+	}
+	if e.Short != "" && e.Short != e.Description {
+		fmt.Fprintf(w, "  short: %s\n", e.Short)
+	}
+	if e.Parent != nil {
+		fmt.Fprintf(w, "  parent: %s %s\n", e.Parent.Code, e.Parent.Description)
+	}
+	if len(e.Children) > 0 {
+		fmt.Fprintf(w, "  %d billable codes below; children:\n", e.BillableCount)
+		for _, ch := range e.Children {
+			b := ""
+			if ch.Billable {
+				b = " (billable)"
+			}
+			fmt.Fprintf(w, "    %s %s%s\n", ch.Code, ch.Description, b)
+		}
+	}
+	if h := e.HCPCS; h != nil {
+		if t := h.CoverageText(); t != "" {
+			fmt.Fprintf(w, "  coverage: %s (%s)\n", h.Coverage, t)
+		}
+		if len(h.Pricing) > 0 {
+			fmt.Fprintf(w, "  pricing indicator: %s\n", strings.Join(h.Pricing, ", "))
+		}
+		if h.BETOS != "" {
+			fmt.Fprintf(w, "  BETOS: %s\n", h.BETOS)
+		}
+		if h.Terminated != 0 {
+			fmt.Fprintf(w, "  termination date: %d\n", h.Terminated)
+		}
+	}
+	if e.LicenceNeeded {
+		fmt.Fprintln(w, "  descriptor: needs your AMA CPT licence (import your licensed CPT descriptor file)")
+	}
+	for _, x := range e.Warnings {
+		fmt.Fprintf(w, "  note: %s\n", x)
+	}
+}
+
+// checkCmd reports edits among codes billed together.
 type checkCmd struct{}
 
+// Run implements the command.
 func (c *checkCmd) Run() error { return errNotYet }
+
+// openCodesDB opens the database and applies codedesk's migrations (the
+// code-set tables are codedesk's own; River's are not needed here).
+func openCodesDB(ctx context.Context, c config.Database) (*store.DB, error) {
+	db, err := openDB(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating: %w", err)
+	}
+	return db, nil
+}
+
+// loadKB opens the database and loads the code knowledge base.
+func loadKB(ctx context.Context, c config.Database) (*codes.KB, *store.DB, error) {
+	db, err := openCodesDB(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := codes.Load(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return kb, db, nil
+}
+
+func parseDOS(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--dos %q: want YYYY-MM-DD", s)
+	}
+	return d, nil
+}
+
+func rangeText(r codes.Release) string {
+	to := "open"
+	if !r.To.IsZero() {
+		to = r.To.Format(time.DateOnly)
+	}
+	return r.From.Format(time.DateOnly) + " to " + to
+}
+
+func formatList() string {
+	var s []string
+	for _, f := range codefile.Formats {
+		s = append(s, string(f))
+	}
+	return strings.Join(s, ", ")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
