@@ -39,12 +39,12 @@ type ImportOptions struct {
 
 // Progress reports how far the import of one file has got.
 type Progress struct {
-	File  string          // the path as given
+	File   string          // the path as given
 	Format codefile.Format // "" until detected
-	Read  int64           // bytes of the file read so far (compressed size for .gz)
-	Total int64           // the file's size
-	Rows  int64           // rows written so far
-	Done  bool            // the file is finished (imported, unchanged or failed)
+	Read   int64           // bytes of the file read so far (compressed size for .gz)
+	Total  int64           // the file's size
+	Rows   int64           // rows written so far
+	Done   bool            // the file is finished (imported, unchanged or failed)
 }
 
 // ImportResult says what Import did with one file.
