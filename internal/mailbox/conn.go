@@ -35,6 +35,7 @@ type deadlineConn struct {
 
 	mu          sync.Mutex
 	readTimeout time.Duration // 0: disarmed
+	readErr     error         // first read error; every later Read returns it
 	tail        []byte        // last tailSize bytes read
 }
 
@@ -60,22 +61,32 @@ func (c *deadlineConn) disarm() {
 	c.Conn.SetReadDeadline(time.Time{})
 }
 
-// Read implements net.Conn.
+// Read implements net.Conn. After the first error (a timeout, EOF) every
+// Read fails at once with it: imapclient's decoder reads again while it
+// reports an error, and each of those reads must not wait a fresh timeout.
 func (c *deadlineConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.readErr != nil {
+		err := c.readErr
+		c.mu.Unlock()
+		return 0, err
+	}
 	if c.readTimeout > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(c.readTimeout))
 	}
 	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
+	c.mu.Lock()
 	if n > 0 {
-		c.mu.Lock()
 		c.tail = append(c.tail, p[:n]...)
 		if len(c.tail) > tailSize {
 			c.tail = append(c.tail[:0], c.tail[len(c.tail)-tailSize:]...)
 		}
-		c.mu.Unlock()
 	}
+	if err != nil && c.readErr == nil {
+		c.readErr = err
+	}
+	c.mu.Unlock()
 	return n, err
 }
 
