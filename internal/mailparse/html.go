@@ -19,7 +19,7 @@ func HTMLToText(s string) string {
 	if err != nil {
 		return ""
 	}
-	r := &htmlRenderer{}
+	r := &htmlRenderer{atStart: true}
 	r.walk(doc, 0)
 	return tidyText(r.b.String())
 }

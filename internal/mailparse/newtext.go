@@ -13,7 +13,7 @@ var (
 	// attribution matches a reply header such as "On Mon, 5 Jan 2026 at
 	// 10:00, Jane Doe <jane@example.org> wrote:" (possibly wrapped over up
 	// to three lines) and its common translations.
-	attribution = regexp.MustCompile(`(?is)^\s*(?:on|am|le|el|il|op|em|den|w dniu)\s.{0,400}(?:wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał)\s*:\s*$`)
+	attribution = regexp.MustCompile(`(?is)^\s*(?:on|am|le|el|il|op|em|den|w dniu)\s.{0,400}(?:wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał)\s*:\s*$|(?is)^\s*(?:am|le|el|il|op|em|den)\s.{0,200}\s(?:schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)\s.{0,200}:\s*$`)
 	// attributionShort matches "Jane Doe <jane@example.org> wrote:" and
 	// "2026-01-05 10:00 GMT+01:00 Jane <jane@example.org>:" forms.
 	attributionShort = regexp.MustCompile(`(?i)^\s*\S.{0,200}(?:\swrote|\sschrieb|\sa écrit)\s*:\s*$|^\s*\d{4}-\d{2}-\d{2} .{0,200}<[^>\s]+@[^>\s]+>:\s*$`)
@@ -27,11 +27,21 @@ var (
 	quoteField = regexp.MustCompile(`(?i)^\s*\*?(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|date|à|objet|enviado|fecha|para|asunto|inviato|oggetto|verzonden|aan|onderwerp)\s*\*?\s*:`)
 	// signOff matches a closing line on its own.
 	signOff = regexp.MustCompile(`(?i)^\s*(?:thanks|thank you|thanks again|thanks in advance|thank you in advance|many thanks|much appreciated|best|best regards|kind regards|warm regards|warmest regards|regards|sincerely|sincerely yours|yours truly|cheers|respectfully|cordially|all the best|best wishes|with thanks|thx|ty|mit freundlichen grüßen|viele grüße|beste grüße|cordialement|saludos|un saluto)\s*[,.!-]*\s*$`)
+	// loneName matches a closing line that is just a name, optionally after
+	// a sign-off: "Jane", "Jane Doe", "Thanks, Jane", "-- J.".
+	loneName = regexp.MustCompile(`^\s*(?:(?:thanks|thank you|regards|best|cheers|best regards|kind regards)[,!.]?\s+)?-?\s*\p{Lu}(?:[\p{L}'-]{1,20}|\.)(?:\s\p{Lu}(?:[\p{L}'-]{1,20}|\.)){0,2}\s*$`)
 	// mobileFooter matches the footers phone mail apps add.
 	mobileFooter = regexp.MustCompile(`(?i)^\s*(?:sent from my \w+|sent from (?:outlook|mail|yahoo mail|gmail)\b.*|get outlook for \w+.*|sent via \w+.*|von meinem \w+ gesendet|envoyé de mon \w+)\s*$`)
 	// contactLine matches lines typical of a contact block.
-	contactLine = regexp.MustCompile(`(?i)(?:\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\+\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.[\w.-]+|\bwww\.|https?://|^(?:tel|phone|fax|mobile|cell|direct|office)\b|\bext\.?\s*\d|,\s*(?:CPC|CCS|CCS-P|RHIT|RHIA|CRC|COC|CPMA|CPB|CIC|CDIP|CCDS|CEMC|CPCO|RN|MD|MBA|LPN)\b)`)
+	contactLine = regexp.MustCompile(`(?i)(?:\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\+\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.[\w.-]+|\bwww\.|https?://|\s\|\s|^(?:tel|phone|fax|mobile|cell|direct|office)\b|\bext\.?\s*\d|,\s*(?:CPC|CCS|CCS-P|RHIT|RHIA|CRC|COC|CPMA|CPB|CIC|CDIP|CCDS|CEMC|CPCO|RN|MD|MBA|LPN)\b)`)
 )
+
+// notNames are one-word answers that loneName would take for a name.
+var notNames = map[string]bool{
+	"yes": true, "no": true, "ok": true, "okay": true, "correct": true, "right": true, "both": true,
+	"neither": true, "none": true, "sure": true, "medicare": true, "medicaid": true, "established": true,
+	"new": true, "confirmed": true, "agreed": true, "done": true, "inpatient": true, "outpatient": true,
+}
 
 // NewText separates the new text of a reply from what it quotes and from
 // its signature. Quoted history starts at the first attribution line ("On …
@@ -57,6 +67,14 @@ func NewText(body string) (question, quoted, signature string) {
 	for i := 0; i < cut; i++ {
 		l := lines[i]
 		t := strings.TrimSpace(l)
+		if t != "" && !strings.HasPrefix(t, ">") {
+			if n := attributionAt(lines, i); n > 0 && i+n <= cut && followedByQuote(lines, i+n) {
+				quotedLines = append(quotedLines, lines[i:i+n]...)
+				i += n - 1
+				inQuote = true
+				continue
+			}
+		}
 		if strings.HasPrefix(t, ">") {
 			quotedLines = append(quotedLines, l)
 			inQuote = true
@@ -74,9 +92,6 @@ func NewText(body string) (question, quoted, signature string) {
 		fresh = append(fresh, l)
 	}
 	quotedLines = append(quotedLines, lines[cut:]...)
-	// A lone attribution right above a run of ">" lines is quoted context.
-	fresh, quotedLines = moveAttribution(fresh, quotedLines)
-
 	fresh, sig := splitSignature(fresh)
 	question = tidyText(strings.Join(fresh, "\n"))
 	quoted = strings.TrimSpace(strings.Join(quotedLines, "\n") + rest)
@@ -104,21 +119,46 @@ func quoteStart(lines []string) int {
 		if quoteFrom.MatchString(l) && outlookBlock(lines, i) {
 			return i
 		}
-		// Attribution, possibly wrapped over up to three lines.
-		joined := t
-		for k := 0; k < 3 && i+k < len(lines); k++ {
-			if k > 0 {
-				joined += " " + strings.TrimSpace(lines[i+k])
-			}
-			if len(joined) > 500 {
-				break
-			}
-			if strings.HasSuffix(joined, ":") && (attribution.MatchString(joined) || (k == 0 && attributionShort.MatchString(joined) && followedByQuote(lines, i+1))) {
-				return i
-			}
+		// An attribution ends the new text when only quoted lines follow it;
+		// when new text follows (inline answers), it is not a cut.
+		if n := attributionAt(lines, i); n > 0 && !unquotedAfter(lines, i+n) {
+			return i
 		}
 	}
 	return len(lines)
+}
+
+// attributionAt returns how many lines (1 to 3) the attribution starting at
+// line i spans, or 0 when there is none.
+func attributionAt(lines []string, i int) int {
+	joined := strings.TrimSpace(lines[i])
+	for k := 0; k < 3 && i+k < len(lines); k++ {
+		if k > 0 {
+			joined += " " + strings.TrimSpace(lines[i+k])
+		}
+		if len(joined) > 500 {
+			return 0
+		}
+		if !strings.HasSuffix(joined, ":") {
+			continue
+		}
+		if attribution.MatchString(joined) || (k == 0 && attributionShort.MatchString(joined) && followedByQuote(lines, i+1)) {
+			return k + 1
+		}
+	}
+	return 0
+}
+
+// unquotedAfter reports whether a non-blank line not starting with ">"
+// follows line i.
+func unquotedAfter(lines []string, i int) bool {
+	for k := i; k < len(lines); k++ {
+		t := strings.TrimSpace(lines[k])
+		if t != "" && !strings.HasPrefix(t, ">") {
+			return true
+		}
+	}
+	return false
 }
 
 // outlookBlock reports whether the "From:" line at i is followed, within six
@@ -148,23 +188,6 @@ func nextNonBlank(lines []string, from, to int) int {
 	return -1
 }
 
-// moveAttribution moves a trailing "… wrote:" line of the new text into the
-// quoted text (it introduced ">" lines that were split off).
-func moveAttribution(fresh, quoted []string) ([]string, []string) {
-	k := len(fresh) - 1
-	for k >= 0 && strings.TrimSpace(fresh[k]) == "" {
-		k--
-	}
-	if k < 0 || len(quoted) == 0 {
-		return fresh, quoted
-	}
-	t := strings.TrimSpace(fresh[k])
-	if strings.HasSuffix(t, ":") && (attribution.MatchString(t) || attributionShort.MatchString(t)) {
-		return fresh[:k], append([]string{fresh[k]}, quoted...)
-	}
-	return fresh, quoted
-}
-
 // splitSignature splits the new text into body and signature.
 func splitSignature(lines []string) (body, sig []string) {
 	// RFC 3676 section 4.3 signature delimiter "-- ".
@@ -189,7 +212,7 @@ func splitSignature(lines []string) (body, sig []string) {
 		if !signOff.MatchString(lines[k]) {
 			continue
 		}
-		if k == 0 || shortBlock(lines[k+1 : start]) {
+		if shortBlock(lines[k+1 : start]) {
 			start = k
 			break
 		}
@@ -197,6 +220,12 @@ func splitSignature(lines []string) (body, sig []string) {
 	if start == end {
 		// A trailing contact block without a sign-off.
 		if b := lastParagraph(lines[:end]); b >= 0 && contactBlock(lines[b:end]) {
+			start = b
+		}
+	}
+	if start == end {
+		// A lone name (or "Thanks, Name") closing the message.
+		if b := lastParagraph(lines[:end]); b >= 0 && b == end-1 && loneName.MatchString(lines[b]) && !notNames[strings.ToLower(strings.TrimSpace(lines[b]))] {
 			start = b
 		}
 	}
@@ -238,8 +267,8 @@ func lastParagraph(lines []string) int {
 }
 
 // contactBlock reports whether a paragraph is a contact block: two to
-// eight short lines, half or more of them phone numbers, addresses, web
-// sites or credentials, and no question.
+// eight short lines, at least two and at least half of them phone numbers,
+// addresses, web sites or credentials, and no question.
 func contactBlock(lines []string) bool {
 	if len(lines) < 2 || len(lines) > 8 {
 		return false
@@ -254,5 +283,5 @@ func contactBlock(lines []string) bool {
 			hits++
 		}
 	}
-	return hits*2 >= len(lines)
+	return hits >= 2 && hits*2 >= len(lines)
 }

@@ -1,0 +1,34 @@
+package mailparse
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkParseCorpus parses the whole corpus per iteration and reports
+// messages per second.
+func BenchmarkParseCorpus(b *testing.B) {
+	var msgs [][]byte
+	var total int64
+	for _, path := range corpus(b) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, raw)
+		total += int64(len(raw))
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, raw := range msgs {
+			m, err := Parse(raw, corpusOptions)
+			if err != nil {
+				b.Fatal(err)
+			}
+			NewText(m.Text)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "msgs/s")
+}
