@@ -1,0 +1,390 @@
+package search
+
+import (
+	"hash/maphash"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Limits on the number of results.
+const (
+	DefaultLimit = 10
+	MaxLimit     = 100
+)
+
+// Options narrows a search.
+type Options struct {
+	// System restricts results to one code system ("icd10cm", "pcs",
+	// "hcpcs", "cpt"); empty means all systems in the index.
+	System string
+	// Limit is the maximum number of results; 0 or less means
+	// DefaultLimit, and it is capped at MaxLimit.
+	Limit int
+}
+
+// Result is one ranked code.
+type Result struct {
+	// System and Code identify the code ("icd10cm", "E11.22").
+	System string `json:"system"`
+	Code   string `json:"code"`
+	// Description is the code's long descriptor (or, for a code fed
+	// without one, the text of its first document).
+	Description string `json:"description"`
+	// Evidence says why the code matched: the Alphabetic Index path, the
+	// inclusion term or the descriptor whose words matched best.
+	Evidence string `json:"evidence"`
+	// Score is the match quality: 1 means every word of the query and of
+	// the matched text agree; an exact descriptor match scores a little
+	// above 1. Scores are comparable across systems and queries.
+	Score float64 `json:"score"`
+	// Billable is true for codes valid on a claim.
+	Billable bool `json:"billable"`
+	// Field is the kind of text that matched ("long", "index", …).
+	Field string `json:"field"`
+}
+
+// Ranking constants; docs/search.md explains them.
+const (
+	recallWeight = 4.0   // β² of the F-measure: recall counts twice as much as precision
+	exactBonus   = 0.05  // the query is the document's text, word for word
+	headerFactor = 0.85  // a header ranks below a billable code that matches nearly as well
+	childFactor  = 0.97  // a billable code found through its header (see propagate)
+	ownWeight    = 0.01  // how much a child's own match orders the children of one header
+	groupFactor  = 0.97  // per contrast group the query is silent on (side, encounter, …)
+	minScore     = 0.05
+)
+
+// fieldFactor ranks equally good matches: descriptor, inclusion term,
+// index path, then short descriptor and anything else.
+var fieldFactor = [...]float32{1, 0.995, 0.99, 0.98}
+
+// concept is one query word with its synonyms; it counts once.
+type concept struct {
+	stems []string
+	opt   bool
+}
+
+// Search ranks codes for a narrative query, best first, at most one result
+// per code. An empty or meaningless query returns no results.
+func (ix *Index) Search(query string, opts Options) []Result {
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	var a analyzer
+	toks := a.analyze(query, analyzeOptions{query: true})
+	if len(toks) == 0 {
+		return nil
+	}
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	q := preparedQuery{
+		concepts: concepts(toks),
+		groups:   queryGroups(toks),
+		hash:     seqHash(&h, toks),
+	}
+	var cands []cand
+	for _, s := range ix.segs {
+		if opts.System != "" && s.system != opts.System {
+			continue
+		}
+		cands = s.search(&q, limit, cands)
+	}
+	slices.SortFunc(cands, compareCands)
+	if len(cands) > limit {
+		cands = cands[:limit]
+	}
+	out := make([]Result, len(cands))
+	for i, c := range cands {
+		d := &c.seg.docs[c.doc]
+		ci := &c.seg.codes[c.code]
+		out[i] = Result{
+			System:      c.seg.system,
+			Code:        ci.code,
+			Description: ci.desc,
+			Evidence:    evidence(d),
+			Score:       math.Round(float64(c.score)*1e4) / 1e4,
+			Billable:    ci.billable,
+			Field:       d.Field,
+		}
+	}
+	return out
+}
+
+// evidence is what a result shows as the reason it matched.
+func evidence(d *Doc) string {
+	if d.Evidence != "" {
+		return d.Evidence
+	}
+	switch d.Field {
+	case FieldLong:
+		return "Descriptor: " + d.Text
+	case FieldShort:
+		return "Short descriptor: " + d.Text
+	case FieldInclusion:
+		return "Inclusion term: " + d.Text
+	case FieldIndex:
+		return "Index: " + d.Text
+	case "":
+		return d.Text
+	}
+	return d.Field + ": " + d.Text
+}
+
+type preparedQuery struct {
+	concepts []concept
+	groups   uint8
+	hash     uint64
+}
+
+// concepts groups query tokens into concepts: one per distinct word, with
+// its synonyms; a word both essential and nonessential is essential.
+func concepts(toks []token) []concept {
+	var out []concept
+	seen := map[string]int{}
+	for _, t := range toks {
+		base, neg := strings.CutPrefix(t.term, "!")
+		alts := synonymStems[base]
+		if alts == nil {
+			alts = []string{base}
+		}
+		key := alts[0]
+		if neg {
+			key = "!" + key
+		}
+		if i, ok := seen[key]; ok {
+			out[i].opt = out[i].opt && t.opt
+			continue
+		}
+		stems := make([]string, len(alts))
+		for i, s := range alts {
+			if neg {
+				s = "!" + s
+			}
+			stems[i] = s
+		}
+		seen[key] = len(out)
+		out = append(out, concept{stems: stems, opt: t.opt})
+	}
+	return out
+}
+
+// cand is a candidate result: the best document of one code.
+type cand struct {
+	seg      *segment
+	doc      int32
+	code     int32
+	score    float32
+	field    uint8
+	billable bool
+}
+
+// compareCands orders candidates best first, with stable tie-breaks:
+// score, billable before header, field rank, system, code, document.
+func compareCands(a, b cand) int {
+	switch {
+	case a.score != b.score:
+		if a.score > b.score {
+			return -1
+		}
+		return 1
+	case a.billable != b.billable:
+		if a.billable {
+			return -1
+		}
+		return 1
+	case a.field != b.field:
+		return int(a.field) - int(b.field)
+	case a.seg != b.seg:
+		return strings.Compare(a.seg.system, b.seg.system)
+	case a.code != b.code:
+		return int(a.code - b.code)
+	}
+	return int(a.doc - b.doc)
+}
+
+// resolved is a concept mapped to this segment's term ids.
+type resolved struct {
+	ids []uint32
+	w   float32
+	opt bool
+}
+
+// search scores the segment's documents for q and appends its best limit
+// codes to out.
+func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
+	var rcs []resolved
+	var qreq float32
+	for _, c := range q.concepts {
+		var r resolved
+		for _, st := range c.stems {
+			if id, ok := s.terms[st]; ok {
+				r.ids = append(r.ids, id)
+				r.w = max(r.w, s.idf[id])
+			}
+		}
+		if len(r.ids) == 0 {
+			continue // a word no document of this system has
+		}
+		r.opt = c.opt
+		if !r.opt {
+			qreq += r.w
+		}
+		rcs = append(rcs, r)
+	}
+	if len(rcs) == 0 {
+		return out
+	}
+	sc := s.scratch.Get().(*scratch)
+	defer s.scratch.Put(sc)
+	gen := sc.next()
+
+	// Accumulate matched weights from the postings.
+	for ci, r := range rcs {
+		for _, t := range r.ids {
+			idf := s.idf[t]
+			for _, p := range s.post[s.off[t]:s.off[t+1]] {
+				d := p >> 1
+				if sc.stamp[d] != gen {
+					sc.stamp[d] = gen
+					sc.q[d], sc.qopt[d], sc.dm[d] = 0, 0, 0
+					sc.last[d] = -1
+					sc.touched = append(sc.touched, int32(d))
+				}
+				if p&1 == 0 {
+					sc.dm[d] += idf
+				}
+				if sc.last[d] == int32(ci) {
+					continue // the concept already counted through a synonym
+				}
+				sc.last[d] = int32(ci)
+				if r.opt {
+					sc.qopt[d] += r.w
+				} else {
+					sc.q[d] += r.w
+				}
+			}
+		}
+	}
+
+	// Score documents and keep the best document of each code.
+	for _, d := range sc.touched {
+		score := s.score(sc, d, qreq, q)
+		if score < minScore {
+			continue
+		}
+		code := s.docCode[d]
+		if sc.cgen[code] != gen {
+			sc.cgen[code] = gen
+			sc.cbest[code], sc.cscore[code] = d, score
+			sc.codes = append(sc.codes, code)
+			continue
+		}
+		if b := sc.cbest[code]; score > sc.cscore[code] ||
+			score == sc.cscore[code] && s.docField[d] < s.docField[b] {
+			sc.cbest[code], sc.cscore[code] = d, score
+		}
+	}
+
+	s.propagate(sc, gen, q, limit)
+
+	// Keep the best limit codes, sorted, by insertion.
+	top := make([]cand, 0, limit+1)
+	for _, code := range sc.codes {
+		c := cand{seg: s, doc: sc.cbest[code], code: code, score: sc.cscore[code],
+			billable: s.codes[code].billable}
+		c.field = s.docField[c.doc]
+		if len(top) == limit && compareCands(c, top[limit-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, c, compareCands)
+		top = slices.Insert(top, i, c)
+		if len(top) > limit {
+			top = top[:limit]
+		}
+	}
+	return append(out, top...)
+}
+
+// propagate passes the match of a header code on to its billable
+// descendants. The Alphabetic Index often leads to a category ("Whiplash
+// injury S13.4-", "Fracture, nose S02.2-") whose billable codes never
+// repeat the words of the query; the coder then picks the child the
+// Tabular List gives for what the query says, or the default one when it
+// is silent (section I.A.17 and I.B.1 of the guidelines). A child scores
+// childFactor times its header, lowered for each contrast group the query
+// is silent on (so the initial-encounter, unspecified-side child comes
+// first), plus a little of its own match to order the children.
+func (s *segment) propagate(sc *scratch, gen uint32, q *preparedQuery, limit int) {
+	heads := sc.heads[:0]
+	for _, c := range sc.codes {
+		if !s.codes[c].billable {
+			heads = append(heads, c)
+		}
+	}
+	if len(heads) > limit {
+		slices.SortFunc(heads, func(a, b int32) int {
+			if sc.cscore[a] != sc.cscore[b] {
+				if sc.cscore[a] > sc.cscore[b] {
+					return -1
+				}
+				return 1
+			}
+			return int(a - b)
+		})
+		heads = heads[:limit]
+	}
+	sc.heads = heads
+	for _, h := range heads {
+		base := sc.cscore[h] / headerFactor * childFactor
+		from := sc.cbest[h]
+		prefix := s.codes[h].code
+		for c := h + 1; int(c) < len(s.codes) && strings.HasPrefix(s.codes[c].code, prefix); c++ {
+			ci := &s.codes[c]
+			if !ci.billable {
+				continue
+			}
+			score := base
+			for silent := s.docFlags[ci.descDoc] &^ q.groups; silent != 0; silent &= silent - 1 {
+				score *= groupFactor
+			}
+			if sc.cgen[c] == gen {
+				score += ownWeight * sc.cscore[c]
+				if score <= sc.cscore[c] {
+					continue
+				}
+			} else {
+				sc.cgen[c] = gen
+				sc.codes = append(sc.codes, c)
+			}
+			sc.cbest[c], sc.cscore[c] = from, score
+		}
+	}
+}
+
+// score is the match quality of document d for the query.
+func (s *segment) score(sc *scratch, d int32, qreq float32, q *preparedQuery) float32 {
+	matched := sc.q[d] + sc.qopt[d]
+	if matched == 0 {
+		return 0
+	}
+	recall := matched / (qreq + sc.qopt[d])
+	precision := float32(1)
+	if s.dsum[d] > 0 {
+		precision = min(sc.dm[d]/s.dsum[d], 1)
+	}
+	f := (1 + recallWeight) * precision * recall / (recallWeight*precision + recall)
+	if qreq > 0 && s.seq[d] == q.hash && sc.q[d] >= qreq*0.9999 {
+		f += exactBonus
+	}
+	f *= fieldFactor[s.docField[d]]
+	if !s.codes[s.docCode[d]].billable {
+		f *= headerFactor
+	}
+	for silent := s.docFlags[d] &^ q.groups; silent != 0; silent &= silent - 1 {
+		f *= groupFactor
+	}
+	return f
+}
