@@ -88,7 +88,7 @@ func FitsHCPCS(c string) bool {
 
 // FitsCPT reports whether a normalized code has the shape of a CPT code:
 // five digits (Category I), or four digits and F (Category II), T
-// (Category III) or U (PLA).
+// (Category III), U (PLA) or M (MAAA).
 func FitsCPT(c string) bool {
 	if len(c) != 5 {
 		return false
@@ -98,5 +98,5 @@ func FitsCPT(c string) bool {
 			return false
 		}
 	}
-	return isDigit(c[4]) || c[4] == 'F' || c[4] == 'T' || c[4] == 'U'
+	return isDigit(c[4]) || c[4] == 'F' || c[4] == 'T' || c[4] == 'U' || c[4] == 'M'
 }

@@ -425,6 +425,129 @@ func (w *writer) write(f codefile.Format, r io.Reader) (int64, error) {
 				}
 				return []any{w.rel, seq, h.Code, kind, true, h.Short, h.Long, attrs}, nil
 			})
+	case codefile.ICD10CMOrderAddenda, codefile.ICD10CMCodesAddenda, codefile.PCSOrderAddenda, codefile.PCSCodesAddenda:
+		order := f == codefile.ICD10CMOrderAddenda || f == codefile.PCSOrderAddenda
+		seq := 0
+		return copyAll(w, "code_addenda", []string{"release_id", "seq", "action", "code", "billable", "short_desc", "long_desc"},
+			func(fn func(codefile.AddendaRecord) error) error { return codefile.ReadAddenda(r, w.file, order, fn) },
+			func(a codefile.AddendaRecord) ([]any, error) {
+				seq++
+				var b any
+				if a.Billable != nil {
+					b = *a.Billable
+				}
+				return []any{w.rel, seq, a.Action, a.Code, b, a.Short, a.Long}, nil
+			})
+	case codefile.ICD10CMTabular:
+		return w.writeTabular(r)
+	case codefile.ICD10CMIndex:
+		return copyAll(w, "icd10cm_index_terms", []string{"release_id", "seq", "parent", "level", "title", "nemod",
+			"code", "manif", "see", "see_also", "subcat", "seecat"},
+			func(fn func(codefile.IndexTerm) error) error { _, err := codefile.ReadIndex(r, w.file, fn); return err },
+			func(t codefile.IndexTerm) ([]any, error) {
+				return []any{w.rel, t.Seq, t.Parent, t.Level, t.Title, t.Nemod, Normalize(t.Code), Normalize(t.Manif),
+					t.See, t.SeeAlso, Normalize(t.Subcat), Normalize(t.SeeCat)}, nil
+			})
+	case codefile.PTPPractitioner, codefile.PTPHospital:
+		return copyAll(w, "ncci_ptp", []string{"release_id", "column1", "column2", "pre1996", "effective", "deleted", "modifier", "rationale"},
+			func(fn func(codefile.PTPRecord) error) error { return codefile.ReadPTP(r, w.file, fn) },
+			func(p codefile.PTPRecord) ([]any, error) {
+				return []any{w.rel, p.Column1, p.Column2, p.Pre1996, p.Effective, p.Deleted, p.Modifier, p.Rationale}, nil
+			})
+	case codefile.MUEPractitioner, codefile.MUEHospital, codefile.MUEDME:
+		return copyAll(w, "ncci_mue", []string{"release_id", "code", "value", "mai", "mai_text", "rationale"},
+			func(fn func(codefile.MUERecord) error) error { return codefile.ReadMUE(r, w.file, fn) },
+			func(m codefile.MUERecord) ([]any, error) {
+				return []any{w.rel, m.Code, m.Value, m.MAI, m.MAIText, m.Rationale}, nil
+			})
+	case codefile.CPTDescriptors:
+		seq := 0
+		return copyAll(w, "code_entries", entryCols,
+			func(fn func(codefile.CPTRecord) error) error { return codefile.ReadCPT(r, w.file, fn) },
+			func(c codefile.CPTRecord) ([]any, error) {
+				seq++
+				return []any{w.rel, seq, c.Code, "code", true, c.Short, c.Long, ""}, nil
+			})
 	}
-	return 0, fmt.Errorf("%s: importing %s files is not supported yet", w.file, f)
+	return 0, fmt.Errorf("%s: importing %s files is not supported", w.file, f)
+}
+
+// writeTabular stores the Tabular List: one icd10cm_tabular row per
+// chapter, section and diag, one icd10cm_notes row per note. Items and
+// notes go to two tables, so notes are written in batches after each
+// item batch rather than through one CopyFrom stream.
+func (w *writer) writeTabular(r io.Reader) (int64, error) {
+	type note struct {
+		owner int
+		n     codefile.TabularNote
+	}
+	var (
+		items    [][]any
+		notes    []note
+		seq, nsq int
+		total    int64
+	)
+	flush := func() error {
+		if len(items) > 0 {
+			i := 0
+			n, err := w.tx.CopyFrom(w.ctx, "icd10cm_tabular", []string{"release_id", "seq", "kind", "code", "parent", "description"},
+				func() ([]any, error) {
+					if i == len(items) {
+						return nil, io.EOF
+					}
+					i++
+					return items[i-1], nil
+				})
+			if err != nil {
+				return err
+			}
+			total += n
+			items = items[:0]
+		}
+		if len(notes) > 0 {
+			i := 0
+			n, err := w.tx.CopyFrom(w.ctx, "icd10cm_notes", []string{"release_id", "seq", "owner", "type", "ch", "text"},
+				func() ([]any, error) {
+					if i == len(notes) {
+						return nil, io.EOF
+					}
+					nsq++
+					i++
+					x := notes[i-1]
+					return []any{w.rel, nsq, x.owner, x.n.Type, x.n.Char, x.n.Text}, nil
+				})
+			if err != nil {
+				return err
+			}
+			total += n
+			notes = notes[:0]
+		}
+		w.progress(total, false)
+		return w.ctx.Err()
+	}
+	_, err := codefile.ReadTabular(r, w.file, func(it codefile.TabularItem) error {
+		seq++
+		code, parent := it.Code, it.Parent
+		if it.Kind == "diag" {
+			code = Normalize(code)
+		}
+		if it.Kind == "diag" && !strings.Contains(parent, "-") {
+			parent = Normalize(parent)
+		}
+		items = append(items, []any{w.rel, seq, it.Kind, code, parent, it.Desc})
+		for _, n := range it.Notes {
+			notes = append(notes, note{seq, n})
+		}
+		if len(items) >= 4096 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return total, err
+	}
+	if err := flush(); err != nil {
+		return total, err
+	}
+	return total, nil
 }

@@ -18,6 +18,12 @@ type KB struct {
 	releases []Release
 	// lists are the code lists of each system, oldest release first.
 	lists    map[System][]*codeList
+	addenda  map[System][]*addendaSet
+	tabulars []*tabular
+	indexes  []*indexSet
+	mues     map[codefile.Format][]*mueTable
+	// ptpCodes are the codes named by any NCCI PTP edit.
+	ptpCodes map[string]bool
 	loadedAt time.Time
 	// now returns today's date; tests replace it.
 	now func() time.Time
@@ -48,14 +54,17 @@ type codeRec struct {
 
 // Load reads every imported release from db into a new KB.
 func Load(ctx context.Context, db *store.DB) (*KB, error) {
-	kb := &KB{db: db, lists: map[System][]*codeList{}, loadedAt: time.Now(), now: time.Now}
+	kb := &KB{db: db, lists: map[System][]*codeList{}, addenda: map[System][]*addendaSet{},
+		mues: map[codefile.Format][]*mueTable{}, ptpCodes: map[string]bool{}, loadedAt: time.Now(), now: time.Now}
 	rels, err := ListReleases(ctx, db)
 	if err != nil {
 		return nil, err
 	}
 	kb.releases = rels
-	if err := kb.loadLists(ctx); err != nil {
-		return nil, err
+	for _, load := range []func(context.Context) error{kb.loadLists, kb.loadAddenda, kb.loadTabular, kb.loadIndex, kb.loadMUE, kb.loadPTPCodes} {
+		if err := load(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return kb, nil
 }

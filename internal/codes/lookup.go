@@ -22,6 +22,8 @@ type Entry struct {
 	Modifier bool  `json:"modifier,omitempty"`
 	Notes    Notes `json:"notes"`
 
+	// Hierarchy places an ICD-10-CM code: chapter, block and category.
+	Hierarchy *Hierarchy `json:"hierarchy,omitempty"`
 	// Parent is the next code up in the order file (ICD-10-CM, PCS).
 	Parent *Ref `json:"parent,omitempty"`
 	// Children are the codes directly below a header, in tabular order.
@@ -30,6 +32,16 @@ type Entry struct {
 	// most MaxBillableChildren of them; BillableCount has the total).
 	BillableChildren []Ref `json:"billable_children,omitempty"`
 	BillableCount    int   `json:"billable_count,omitempty"`
+
+	// Change says what the release's addenda did to the code ("added",
+	// "revised", "deleted"), with the old text for a revision.
+	Change *Change `json:"change,omitempty"`
+	// ReplacedBy lists the codes that replace a deleted one, when the
+	// addenda or the order file show them.
+	ReplacedBy []Ref `json:"replaced_by,omitempty"`
+
+	// MUE lists the medically unlikely edits of a procedure code.
+	MUE []MUE `json:"mue,omitempty"`
 
 	// HCPCS carries the Level II file's administrative fields.
 	HCPCS *HCPCSInfo `json:"hcpcs,omitempty"`
@@ -52,18 +64,21 @@ type Ref struct {
 	Billable    bool   `json:"billable"`
 }
 
+// Change is what a release's addenda say about a code.
+type Change struct {
+	Action    string    `json:"action"` // added, revised, deleted
+	Release   string    `json:"release"`
+	Effective time.Time `json:"effective"`
+	// Was is the description before a revision.
+	Was string `json:"was,omitempty"`
+}
+
 // Near is a suggestion for an unknown code, with why it was suggested.
 type Near struct {
 	System      System `json:"system"`
 	Code        string `json:"code"`
 	Description string `json:"description"`
 	Reason      string `json:"reason"`
-}
-
-// Notes holds the ICD-10-CM Tabular List instructions that apply to a
-// code, its own and those inherited from its category, section and chapter.
-type Notes struct {
-	Release string `json:"release,omitempty"` // the Tabular List release the notes came from
 }
 
 // MaxBillableChildren caps Entry.BillableChildren.
@@ -118,14 +133,164 @@ func systemsFor(c string) []System {
 	return s
 }
 
+// lookupIn looks c up in one system.
 func (kb *KB) lookupIn(sys System, c string, dos time.Time) (Entry, bool) {
+	e, ok := kb.lookupList(sys, c, dos)
+	if !ok {
+		e, ok = kb.lookupAddenda(sys, c, dos)
+	}
+	if !ok && (sys == CPT || sys == HCPCS) {
+		e, ok = kb.lookupByNumber(sys, c, dos)
+	}
+	if !ok {
+		return e, false
+	}
+	switch sys {
+	case ICD10CM:
+		kb.withChange(&e, sys, c, dos)
+		kb.withNotes(&e, c, dos, kb.releaseOf(sys, e.Release))
+	case PCS:
+		kb.withChange(&e, sys, c, dos)
+	case HCPCS, CPT:
+		e.MUE = kb.muesFor(c, dos)
+	}
+	if sys == CPT && e.Description == "" {
+		e.LicenceNeeded = true
+	}
+	return e, true
+}
+
+// releaseOf finds a loaded code list's release by name.
+func (kb *KB) releaseOf(sys System, name string) Release {
+	for _, l := range kb.lists[sys] {
+		if l.rel.Name == name {
+			return l.rel
+		}
+	}
+	return Release{}
+}
+
+// lookupByNumber knows a CPT or HCPCS code only by number, from the NCCI
+// tables, when no code list has it: CPT descriptors need the user's AMA
+// licence.
+func (kb *KB) lookupByNumber(sys System, c string, dos time.Time) (Entry, bool) {
+	if sys == HCPCS && len(kb.lists[HCPCS]) > 0 {
+		return Entry{}, false // the HCPCS file is the full list
+	}
+	mues := kb.muesFor(c, dos)
+	if len(mues) == 0 && !kb.ptpCodes[c] {
+		return Entry{}, false
+	}
+	e := Entry{System: sys, Code: c, Found: true, Billable: true, Status: "active"}
+	if len(mues) > 0 {
+		e.Release = mues[0].Release
+	} else {
+		e.Release = "NCCI PTP edits"
+	}
+	if sys == CPT {
+		e.Warnings = append(e.Warnings, "CPT descriptors are the AMA's: import your licensed CPT descriptor file to see this code's descriptor; the code is known here from the NCCI tables")
+	}
+	return e, true
+}
+
+// lookupAddenda finds a code that is in no code list but in an addenda
+// file: a deleted code (or one added by a release whose code list is not
+// imported).
+func (kb *KB) lookupAddenda(sys System, c string, dos time.Time) (Entry, bool) {
+	for i := len(kb.addenda[sys]) - 1; i >= 0; i-- {
+		a := kb.addenda[sys][i]
+		d := a.deleted[c]
+		if d == nil {
+			continue
+		}
+		e := Entry{System: sys, Code: Display(sys, c), Found: true, Description: d.long, Short: d.short,
+			Release: a.rel.Name}
+		cur, _, _ := inForce(kb.lists[sys], dos)
+		if dos.Before(a.rel.From) {
+			// Still valid at the date of service: deleted by a later release.
+			e.Status = "active"
+			e.Billable = d.billable == nil || *d.billable
+			e.Warnings = append(e.Warnings, fmt.Sprintf("valid until %s: deleted by %s; descriptor from that release's addenda",
+				a.rel.From.AddDate(0, 0, -1).Format(time.DateOnly), a.rel.Name))
+		} else {
+			e.Status = "deleted"
+			e.Warnings = append(e.Warnings, fmt.Sprintf("deleted effective %s (%s); not valid for dates of service from then on",
+				a.rel.From.Format(time.DateOnly), a.rel.Name))
+		}
+		e.Change = &Change{Action: "deleted", Release: a.rel.Name, Effective: a.rel.From}
+		e.ReplacedBy = kb.replacements(sys, c, a, cur)
+		return e, true
+	}
+	return Entry{}, false
+}
+
+// withChange adds what the addenda of the code's release say about it.
+func (kb *KB) withChange(e *Entry, sys System, c string, dos time.Time) {
+	if e.Change != nil {
+		return
+	}
+	ver := kb.releaseOf(sys, e.Release).Version
+	for _, a := range kb.addenda[sys] {
+		if a.rel.Version != ver {
+			continue
+		}
+		switch {
+		case a.added[c] != nil:
+			e.Change = &Change{Action: "added", Release: a.rel.Name, Effective: a.rel.From}
+		case a.revised[c] != nil:
+			e.Change = &Change{Action: "revised", Release: a.rel.Name, Effective: a.rel.From, Was: a.revised[c].long}
+		}
+	}
+}
+
+// lookupOlder finds a code that an older code list has and the one in
+// force (cur) does not: it was deleted when cur took effect.
+func (kb *KB) lookupOlder(sys System, c string, cur *codeList) (Entry, bool) {
+	ls := kb.lists[sys]
+	for i := len(ls) - 1; i >= 0; i-- {
+		o := ls[i]
+		if !o.rel.From.Before(cur.rel.From) {
+			continue
+		}
+		r := o.byCode[c]
+		if r == nil {
+			continue
+		}
+		e := Entry{System: sys, Code: Display(sys, c), Found: true, Description: r.long, Short: r.short,
+			Release: o.rel.Name, Status: "deleted"}
+		e.Warnings = append(e.Warnings, fmt.Sprintf("in %s but not in %s: deleted effective %s",
+			o.rel.Name, cur.rel.Name, cur.rel.From.Format(time.DateOnly)))
+		e.Change = &Change{Action: "deleted", Release: cur.rel.Name, Effective: cur.rel.From}
+		var a *addendaSet
+		for _, x := range kb.addenda[sys] {
+			if x.rel.Version == cur.rel.Version {
+				a = x
+			}
+		}
+		e.ReplacedBy = kb.replacements(sys, c, a, cur)
+		return e, true
+	}
+	return Entry{}, false
+}
+
+// lookupList looks c up in the code list in force at dos.
+func (kb *KB) lookupList(sys System, c string, dos time.Time) (Entry, bool) {
 	l, stale, early := inForce(kb.lists[sys], dos)
 	if l == nil {
 		return Entry{}, false
 	}
 	r := l.byCode[c]
 	if r == nil {
-		return Entry{}, false
+		// Not in the list in force: a code of a newer release?
+		for _, o := range kb.lists[sys] {
+			if o.rel.From.After(dos) && o.byCode[c] != nil {
+				l, r, early = o, o.byCode[c], true
+				break
+			}
+		}
+		if r == nil {
+			return kb.lookupOlder(sys, c, l)
+		}
 	}
 	e := Entry{System: sys, Code: Display(sys, c), Found: true, Billable: r.billable,
 		Description: r.long, Short: r.short, Release: l.rel.Name, Status: "active"}
@@ -143,8 +308,8 @@ func (kb *KB) lookupIn(sys System, c string, dos time.Time) (Entry, bool) {
 	} else if early {
 		e.Status = "not_in_force"
 		e.Billable = false
-		e.Warnings = append(e.Warnings, fmt.Sprintf("the date of service %s is before the oldest imported %s release (%s, from %s)",
-			dos.Format(time.DateOnly), sys, l.rel.Name, l.rel.From.Format(time.DateOnly)))
+		e.Warnings = append(e.Warnings, fmt.Sprintf("known from %s, which applies from %s, after the date of service %s; no imported %s release covers that date",
+			l.rel.Name, l.rel.From.Format(time.DateOnly), dos.Format(time.DateOnly), sys))
 	} else if stale {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("no imported %s release covers %s; answered from %s (valid %s to %s): import the current release",
 			sys, dos.Format(time.DateOnly), l.rel.Name, l.rel.From.Format(time.DateOnly), l.rel.To.Format(time.DateOnly)))

@@ -57,7 +57,7 @@ var (
 	reAddendaLine = regexp.MustCompile(`^(Add|Delete|Revise from|Revise to): +([01] )?[A-Z0-9]{3,7} `)
 	reHCPCSLine   = regexp.MustCompile(`^([A-Z0-9]{5}|   [A-Z0-9]{2})\d{5}[3478]`)
 	rePTPLine     = regexp.MustCompile(`^[A-Z0-9]{5}\t[A-Z0-9]{5}\t\*?\t\d{8}\t(\d{8}|\*)\t[019]\t`)
-	reCPTLine     = regexp.MustCompile(`^"?\d{4}[0-9FTU]"?[,\t]`)
+	reCPTLine     = regexp.MustCompile(`^"?\d{4}[0-9FTUM]"?[,\t]`)
 )
 
 // Detect tells the format of a file from its name and its first bytes (at
@@ -121,11 +121,24 @@ func Detect(name string, head []byte) (Format, error) {
 		}
 		return ICD10CMOrder, nil
 	case count(reAddendaLine) >= 1:
-		order := false
-		for _, l := range lines {
-			if m := reAddendaLine.FindSubmatch(l); m != nil {
-				order = len(m[2]) > 0
-				break
+		order := strings.Contains(base, "order")
+		if !strings.Contains(base, "codes") {
+			padded, total := 0, 0
+			for _, l := range lines {
+				if m := reAddendaLine.FindSubmatch(l); m != nil {
+					if len(m[2]) > 0 {
+						order = true
+					}
+					// The order layout pads the short description to 60
+					// columns, so a run of blanks precedes the long one.
+					total++
+					if len(l) > 82 && bytes.Contains(l[21:min(len(l), 82)], []byte("  ")) {
+						padded++
+					}
+				}
+			}
+			if total > 0 && padded*2 > total {
+				order = true
 			}
 		}
 		switch {

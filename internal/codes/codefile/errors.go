@@ -93,3 +93,10 @@ func field(line []byte, from, to int) string {
 func isStop(err error) bool { return errors.Is(err, ErrStop) }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func bufioReader(r io.Reader) *bufio.Reader {
+	if br, ok := r.(*bufio.Reader); ok {
+		return br
+	}
+	return bufio.NewReader(r)
+}
