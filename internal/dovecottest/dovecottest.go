@@ -177,8 +177,8 @@ func (s *Server) Dir() string {
 	return s.dir
 }
 
-// Stop stops Dovecot (SIGTERM, then SIGKILL after 10 s) and waits for it to
-// exit; the maildirs stay. Restart brings it back on the same port. Stopping
+// Stop stops Dovecot and waits until all its processes are gone, which
+// closes every client connection; the maildirs stay. Restart brings it back on the same port. Stopping
 // a stopped server does nothing.
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
@@ -354,9 +354,16 @@ service imap-login {
 // start runs dovecot -F and waits until the port accepts.
 func (s *Server) start() error {
 	cmd := exec.Command(s.bin, "-F", "-c", filepath.Join(s.dir, "dovecot.conf"))
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	// Output goes to a file, not a pipe: Dovecot's children inherit it, and
+	// a pipe would keep cmd.Wait waiting for them after the master exited.
+	outPath := filepath.Join(s.dir, "dovecot.out")
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", outPath, err)
+	}
+	defer outFile.Close()
+	cmd.Stdout = outFile
+	cmd.Stderr = outFile
 	// Its own process group, so a terminal's ^C reaches only the test and
 	// cleanup decides how Dovecot stops; and a test binary that dies
 	// without cleanup (a timeout panic) takes Dovecot with it.
@@ -372,13 +379,17 @@ func (s *Server) start() error {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
+	output := func() string {
+		b, _ := os.ReadFile(outPath)
+		return strings.TrimSpace(string(b))
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	for {
 		select {
 		case <-done:
-			return fmt.Errorf("dovecot exited at start: %s", strings.TrimSpace(out.String()))
+			return fmt.Errorf("dovecot exited at start: %s", output())
 		default:
 		}
 		if ok := greets(s.Addr()); ok {
@@ -388,7 +399,7 @@ func (s *Server) start() error {
 		case <-ctx.Done():
 			return fmt.Errorf("port %d did not greet within %v", s.port, startTimeout)
 		case <-done:
-			return fmt.Errorf("dovecot exited at start: %s", strings.TrimSpace(out.String()))
+			return fmt.Errorf("dovecot exited at start: %s", output())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -408,6 +419,10 @@ func greets(addr string) bool {
 	return n >= 4 && string(buf[:4]) == "* OK"
 }
 
+// stop sends SIGTERM to Dovecot's process group (SIGKILL after 10 s), waits
+// for the master, then ends the processes it may leave behind: with a
+// client connected, the imap, log and stats processes can outlive the
+// master. Clients see their connections close, as in a real restart.
 func (s *Server) stop() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
@@ -416,14 +431,56 @@ func (s *Server) stop() {
 	if cmd == nil {
 		return
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	pgid := cmd.Process.Pid
+	// The whole group at once: children that die while the master still
+	// runs are reaped by it, rather than left as zombies of PID 1.
+	syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		// Kill the whole group: the master and any children it left.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-done
 	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		if !groupAlive(pgid) || syscall.Kill(-pgid, sig) != nil {
+			return
+		}
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+			if !groupAlive(pgid) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// groupAlive reports whether a process of group pgid still runs. Zombies
+// do not count: the orphans are re-parented to PID 1, which in some
+// containers never reaps them, so kill(-pgid, 0) would succeed forever.
+func groupAlive(pgid int) bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return syscall.Kill(-pgid, 0) == nil
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may contain spaces.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) logTail() string {
