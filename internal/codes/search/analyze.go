@@ -246,9 +246,9 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 	ws := rewrite(a.words(text), o.query)
 	var out []token
 	neg, opt := false, false // current scope
-	negated := 0              // content words negated in the current scope
-	suffix := false           // inside an ICD-10-CM 7th-character suffix
-	optNext := false          // the word after "unspecified" is a default
+	negated := 0             // content words negated in the current scope
+	suffix := false          // inside an ICD-10-CM 7th-character suffix
+	optNext := false         // the word after "unspecified" is a default
 	for i, w := range ws {
 		if w.brk {
 			neg, opt = false, false

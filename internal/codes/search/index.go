@@ -3,6 +3,7 @@ package search
 import (
 	"hash/maphash"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,31 @@ type segment struct {
 	off   []uint32          // term id → start of its postings; len(terms)+1
 	post  []uint32          // doc<<1 | 1 when the term is nonessential there
 
-	scratch sync.Pool // *scratch
+	mu      sync.Mutex
+	scratch []*scratch // free working memory for searches
+}
+
+// getScratch takes working memory for one search. Unlike a sync.Pool, the
+// free list survives garbage collections, so a search never pays for
+// allocating and clearing megabytes of arrays.
+func (s *segment) getScratch() *scratch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.scratch); n > 0 {
+		sc := s.scratch[n-1]
+		s.scratch = s.scratch[:n-1]
+		return sc
+	}
+	return newScratch(len(s.docs), len(s.codes))
+}
+
+// putScratch returns working memory; a few are kept for reuse.
+func (s *segment) putScratch(sc *scratch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.scratch) < 2*runtime.GOMAXPROCS(0) {
+		s.scratch = append(s.scratch, sc)
+	}
 }
 
 type codeInfo struct {
@@ -82,22 +107,33 @@ type codeInfo struct {
 // means "the default" (ICD-10-CM guidelines I.B.13 laterality, I.C.19.a
 // encounter, I.C.19.c.1 fractures not indicated as open or displaced).
 const (
-	flagSide     uint8 = 1 << iota // right, left or bilateral
-	flagLater                      // subsequent encounter or sequela
-	flagOpenFx                     // open fracture
-	flagNondisp                    // nondisplaced fracture
-	flagTrimest                    // first, second or third trimester
+	flagSide    uint8 = 1 << iota // right, left or bilateral
+	flagLater                     // subsequent encounter or sequela
+	flagOpenFx                    // open fracture
+	flagNondisp                   // nondisplaced fracture
+	flagTrimest                   // first, second or third trimester
 )
 
 var hashSeed = maphash.MakeSeed()
 
-// Build indexes docs. Documents with an empty Code or Text are skipped. It
+// Build indexes docs. Documents with an empty Code or Text are skipped, and
+// so is a short descriptor when its code has a long one: it abbreviates the
+// same words and would double the postings of the commonest terms. Build
 // keeps references to the strings in docs, not copies.
 func Build(docs []Doc) *Index {
+	hasLong := map[[2]string]bool{}
+	for _, d := range docs {
+		if d.Field == FieldLong {
+			hasLong[[2]string{d.System, d.Code}] = true
+		}
+	}
 	bySys := map[string][]Doc{}
 	var order []string
 	for _, d := range docs {
 		if d.Code == "" || strings.TrimSpace(d.Text) == "" {
+			continue
+		}
+		if d.Field == FieldShort && hasLong[[2]string{d.System, d.Code}] {
 			continue
 		}
 		if _, ok := bySys[d.System]; !ok {
@@ -241,7 +277,6 @@ func buildSegment(system string, docs []Doc) *segment {
 		}
 		s.dsum[d] = sum
 	}
-	s.scratch.New = func() any { return newScratch(n, len(s.codes)) }
 	return s
 }
 

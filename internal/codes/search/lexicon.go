@@ -79,7 +79,7 @@ var layTerms = map[string]string{
 	"bruised": "contusion", "cut": "laceration", "flu": "influenza", "pink eye": "conjunctivitis",
 	"strep throat": "streptococcal pharyngitis", "sore throat": "pharyngitis",
 	"stomach flu": "gastroenteritis", "belly": "abdominal", "tummy": "abdominal",
-	"acid reflux": "gastro esophageal reflux disease",
+	"acid reflux":  "gastro esophageal reflux disease",
 	"kidney stone": "calculus of kidney", "kidney stones": "calculus of kidney",
 	"gallstone": "calculus of gallbladder", "gallstones": "calculus of gallbladder",
 	"bladder infection": "cystitis", "yeast infection": "candidiasis", "shingles": "zoster",

@@ -46,13 +46,15 @@ type Result struct {
 
 // Ranking constants; docs/search.md explains them.
 const (
-	recallWeight = 4.0   // β² of the F-measure: recall counts twice as much as precision
-	exactBonus   = 0.05  // the query is the document's text, word for word
-	headerFactor = 0.85  // a header ranks below a billable code that matches nearly as well
-	childFactor  = 0.97  // a billable code found through its header (see propagate)
-	ownWeight    = 0.01  // how much a child's own match orders the children of one header
-	groupFactor  = 0.97  // per contrast group the query is silent on (side, encounter, …)
+	recallWeight = 4.0  // β² of the F-measure: recall counts twice as much as precision
+	exactBonus   = 0.05 // the query is the document's text, word for word
+	headerFactor = 0.85 // a header ranks below a billable code that matches nearly as well
+	childFactor  = 0.97 // a billable code found through its header (see propagate)
+	ownWeight    = 0.01 // how much a child's own match orders the children of one header
+	groupFactor  = 0.97 // per contrast group the query is silent on (side, encounter, …)
 	minScore     = 0.05
+	tailShare    = 0.3 // see segment.search
+	minRecall    = 0.2 // a text that explains less of the query is not a result
 )
 
 // fieldFactor ranks equally good matches: descriptor, inclusion term,
@@ -237,17 +239,45 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 	if len(rcs) == 0 {
 		return out
 	}
-	sc := s.scratch.Get().(*scratch)
-	defer s.scratch.Put(sc)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
 	gen := sc.next()
 
-	// Accumulate matched weights from the postings.
+	// Accumulate matched weights from the postings, rarest concepts first.
+	// Once the concepts processed carry 1-tailShare of the query's weight,
+	// a document none of them matched can reach a recall of at most
+	// tailShare and cannot rank; the remaining concepts then only update
+	// documents already found (the MaxScore idea), which keeps queries full
+	// of common words ("initial encounter", "unspecified") fast.
+	slices.SortStableFunc(rcs, func(a, b resolved) int {
+		if a.opt != b.opt {
+			if b.opt {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.w > b.w:
+			return -1
+		case a.w < b.w:
+			return 1
+		}
+		return 0
+	})
+	var done float32
 	for ci, r := range rcs {
+		grow := done < (1-tailShare)*qreq || len(sc.touched) < limit
+		if !r.opt {
+			done += r.w
+		}
 		for _, t := range r.ids {
 			idf := s.idf[t]
 			for _, p := range s.post[s.off[t]:s.off[t+1]] {
 				d := p >> 1
 				if sc.stamp[d] != gen {
+					if !grow {
+						continue
+					}
 					sc.stamp[d] = gen
 					sc.q[d], sc.qopt[d], sc.dm[d] = 0, 0, 0
 					sc.last[d] = -1
@@ -318,23 +348,23 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 // is silent on (so the initial-encounter, unspecified-side child comes
 // first), plus a little of its own match to order the children.
 func (s *segment) propagate(sc *scratch, gen uint32, q *preparedQuery, limit int) {
+	// The best limit headers, by insertion.
+	better := func(a, b int32) bool {
+		return sc.cscore[a] > sc.cscore[b] || sc.cscore[a] == sc.cscore[b] && a < b
+	}
 	heads := sc.heads[:0]
 	for _, c := range sc.codes {
-		if !s.codes[c].billable {
-			heads = append(heads, c)
+		if s.codes[c].billable || len(heads) == limit && !better(c, heads[limit-1]) {
+			continue
 		}
-	}
-	if len(heads) > limit {
-		slices.SortFunc(heads, func(a, b int32) int {
-			if sc.cscore[a] != sc.cscore[b] {
-				if sc.cscore[a] > sc.cscore[b] {
-					return -1
-				}
-				return 1
-			}
-			return int(a - b)
-		})
-		heads = heads[:limit]
+		i := len(heads)
+		for i > 0 && better(c, heads[i-1]) {
+			i--
+		}
+		heads = slices.Insert(heads, i, c)
+		if len(heads) > limit {
+			heads = heads[:limit]
+		}
 	}
 	sc.heads = heads
 	for _, h := range heads {
@@ -371,6 +401,9 @@ func (s *segment) score(sc *scratch, d int32, qreq float32, q *preparedQuery) fl
 		return 0
 	}
 	recall := matched / (qreq + sc.qopt[d])
+	if recall < minRecall {
+		return 0
+	}
 	precision := float32(1)
 	if s.dsum[d] > 0 {
 		precision = min(sc.dm[d]/s.dsum[d], 1)

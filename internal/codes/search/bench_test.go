@@ -1,0 +1,105 @@
+package search
+
+import (
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkBuild builds the index over the shared ICD-10-CM (descriptors,
+// inclusion terms, Index paths), ICD-10-PCS and HCPCS data, as the KB does
+// at server start. It reports the documents indexed and the heap the index
+// keeps beyond the documents themselves.
+func BenchmarkBuild(b *testing.B) {
+	c := loadShared(b)
+	var ix *Index
+	b.ReportAllocs()
+	for b.Loop() {
+		ix = Build(c.docs)
+	}
+	b.StopTimer()
+	ix = nil
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ix = Build(c.docs)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(ix.Len()), "docs")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "index-MiB")
+	runtime.KeepAlive(ix)
+}
+
+// benchQueries returns 1,000 varied queries: official long descriptors,
+// their first words, lay phrasings, abbreviated clinical notes and
+// procedure and supply phrases, from every system.
+func benchQueries(tb testing.TB, c *sharedCorpus) []string {
+	tb.Helper()
+	var qs []string
+	for _, l := range readLayCases(tb) {
+		qs = append(qs, l.query)
+	}
+	qs = append(qs,
+		"T2DM w/ CKD stage 3", "CHF exacerbation", "COPD w/ acute exacerbation", "HTN w/ CKD",
+		"UTI in pregnancy", "acute MI of anterior wall", "fx of left radius, initial", "T1DM w/o complications",
+		"closed fx right femoral neck", "NSTEMI", "DVT left leg", "afib with rvr", "GERD w/o esophagitis",
+		"pneumonia due to MRSA", "sepsis due to e coli", "s/p CABG", "hx of breast ca", "ESRD on dialysis",
+	)
+	// Descriptors and their first two to four words, spread over the codes.
+	step := len(c.evals) / 400
+	for i := 0; i < len(c.evals) && len(qs) < 1000; i += step {
+		e := c.evals[i]
+		qs = append(qs, e.text)
+		w := strings.Fields(e.text)
+		n := 2 + i%3
+		if len(w) > n {
+			qs = append(qs, strings.Join(w[:n], " "))
+		}
+	}
+	return qs[:min(len(qs), 1000)]
+}
+
+// BenchmarkSearch runs 1,000 varied queries per iteration over the full
+// index and reports per-query latency percentiles.
+func BenchmarkSearch(b *testing.B) {
+	ix, c := loadSharedIndex(b)
+	qs := benchQueries(b, c)
+	lat := make([]time.Duration, 0, len(qs)*b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		for _, q := range qs {
+			t0 := time.Now()
+			ix.Search(q, Options{Limit: 10})
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+	b.ReportMetric(float64(len(qs)), "queries/op")
+}
+
+// BenchmarkAccuracy reports the full accuracy figures (every billable
+// ICD-10-CM and active HCPCS code's long descriptor, and the lay
+// phrasings) as metrics, so they land beside the timings.
+func BenchmarkAccuracy(b *testing.B) {
+	ix, c := loadSharedIndex(b)
+	var cm, hc, lay accuracy
+	for b.Loop() {
+		cm = officialAccuracy(ix, c.evals, "icd10cm", 1)
+		hc = officialAccuracy(ix, c.evals, "hcpcs", 1)
+		lay = layAccuracy(ix, readLayCases(b))
+	}
+	b.ReportMetric(100*cm.rate1(), "icd10cm-top1-%")
+	b.ReportMetric(100*cm.rate5(), "icd10cm-top5-%")
+	b.ReportMetric(100*hc.rate1(), "hcpcs-top1-%")
+	b.ReportMetric(100*hc.rate5(), "hcpcs-top5-%")
+	b.ReportMetric(100*lay.rate1(), "lay-top1-%")
+	b.ReportMetric(100*lay.rate5(), "lay-top5-%")
+	b.Logf("icd10cm %v; hcpcs %v; lay %v", cm, hc, lay)
+}
