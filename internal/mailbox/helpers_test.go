@@ -1,6 +1,13 @@
 package mailbox
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"bufio"
 	"bytes"
 	"context"
@@ -50,10 +57,25 @@ type memServer struct {
 	user *imapmemserver.User
 }
 
-// startMem starts an in-memory IMAP server; caps nil means IMAP4rev1 +
-// IMAP4rev2 (both with IDLE).
+// startMem starts an in-memory IMAP server without TLS; caps nil means
+// IMAP4rev1 + IMAP4rev2 (both with IDLE).
 func startMem(t *testing.T, caps imap.CapSet) *memServer {
 	t.Helper()
+	return startMemOpts(t, memOpts{caps: caps})
+}
+
+// memOpts configures startMemOpts.
+type memOpts struct {
+	caps imap.CapSet
+	// tls, when set, offers STARTTLS (or, with implicit, wraps the
+	// listener) and refuses LOGIN without TLS.
+	tls      *tls.Config
+	implicit bool
+}
+
+func startMemOpts(t *testing.T, o memOpts) *memServer {
+	t.Helper()
+	caps := o.caps
 	if caps == nil {
 		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
 	}
@@ -63,21 +85,60 @@ func startMem(t *testing.T, caps imap.CapSet) *memServer {
 		t.Fatalf("Create(INBOX) error = %v", err)
 	}
 	mem.AddUser(u)
-	srv := imapserver.New(&imapserver.Options{
+	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
 		Caps:         caps,
-		InsecureAuth: true,
+		InsecureAuth: o.tls == nil,
 		Logger:       log.New(io.Discard, "", 0),
-	})
+	}
+	if !o.implicit {
+		opts.TLSConfig = o.tls
+	}
+	srv := imapserver.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Listen() error = %v", err)
 	}
+	if o.implicit {
+		ln = tls.NewListener(ln, o.tls)
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return &memServer{addr: ln.Addr().String(), user: u}
+}
+
+// selfSigned returns a server TLS config for 127.0.0.1 and a client pool
+// that trusts it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("GenerateKey() error = %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "codedesk test IMAP"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("CreateCertificate() error = %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("ParseCertificate() error = %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
 }
 
 type literal struct {

@@ -60,6 +60,11 @@ type Status struct {
 	Pending int
 	// Delivered counts messages delivered since the poller started.
 	Delivered uint64
+	// DeliveryFailures counts fetch cycles in a row that the Sink failed
+	// (0 after a good cycle). A growing number means a message is stuck:
+	// the poller never skips it, so the Sink must store, not reject, mail
+	// it cannot understand.
+	DeliveryFailures int
 }
 
 // Poller reads one mailbox and hands every new message to a Sink. Create
@@ -258,7 +263,12 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 			// and try the same message again after a pause.
 			delay := retry.next(false)
 			p.recordError(err)
-			p.log.Warn("storing fetched mail failed", "err", err, "retry_in", delay.Round(time.Millisecond))
+			p.mu.Lock()
+			p.status.DeliveryFailures++
+			failures := p.status.DeliveryFailures
+			p.mu.Unlock()
+			p.log.Warn("storing fetched mail failed", "err", err, "consecutive_failures", failures,
+				"retry_in", delay.Round(time.Millisecond))
 			if !sleep(ctx, delay) {
 				return good, ctx.Err()
 			}
@@ -377,6 +387,7 @@ func (p *Poller) recordSuccess() {
 	p.mu.Lock()
 	p.status.LastSuccess = now
 	p.status.LastError = ""
+	p.status.DeliveryFailures = 0
 	p.mu.Unlock()
 	p.m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
 }

@@ -3,6 +3,7 @@ package mailbox
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -184,8 +185,8 @@ func TestDeliverErrorRefetchesSameMessage(t *testing.T) {
 			t.Fatalf("UID %d flags = %v, %v; want no \\Seen before it is delivered", uid, flags, err)
 		}
 	}
-	if st := r.p.Status(); !strings.Contains(st.LastError, "synthetic") {
-		t.Errorf("Status().LastError = %q, want the delivery error", st.LastError)
+	if st := r.p.Status(); !strings.Contains(st.LastError, "synthetic") || st.DeliveryFailures < 3 {
+		t.Errorf("Status() LastError, DeliveryFailures = %q, %d; want the delivery error and >= 3", st.LastError, st.DeliveryFailures)
 	}
 	if v := metricValue(t, reg, "codedesk_mailbox_delivery_errors_total"); v < 3 {
 		t.Errorf("delivery_errors_total = %v, want >= 3", v)
@@ -202,8 +203,9 @@ func TestDeliverErrorRefetchesSameMessage(t *testing.T) {
 		flags, err := flagsOf(srv.addr, testUser, testPass, 2)
 		return err == nil && hasSeen(flags)
 	})
-	waitFor(t, 3*time.Second, "Status().LastError to clear after a good cycle", func() bool {
-		return r.p.Status().LastError == ""
+	waitFor(t, 3*time.Second, "Status().LastError and DeliveryFailures to clear after a good cycle", func() bool {
+		st := r.p.Status()
+		return st.LastError == "" && st.DeliveryFailures == 0
 	})
 }
 
@@ -650,4 +652,44 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(ok, nil); err == nil {
 		t.Errorf("New(nil sink) = nil error, want one")
 	}
+}
+
+func TestTLSAndStartTLS(t *testing.T) {
+	t.Parallel()
+	for _, security := range []string{SecurityTLS, SecurityStartTLS} {
+		t.Run(security, func(t *testing.T) {
+			t.Parallel()
+			serverTLS, roots := selfSigned(t)
+			srv := startMemOpts(t, memOpts{tls: serverTLS, implicit: security == SecurityTLS})
+			srv.appendMsg(t, question("tls1"))
+			sink := newMemSink()
+			cfg := testConfig(srv.addr)
+			cfg.Security = security
+			cfg.TLSConfig = &tls.Config{RootCAs: roots}
+			startPoller(t, cfg, sink)
+			sink.waitStored(t, 1, 5*time.Second)
+
+			// An untrusted certificate is refused, not ignored.
+			bad := newMemSink()
+			cfg.TLSConfig = nil
+			r := startPoller(t, cfg, bad)
+			waitFor(t, 5*time.Second, "a certificate error", func() bool {
+				return strings.Contains(r.p.Status().LastError, "certificate")
+			})
+			if n := bad.storedCount(); n != 0 {
+				t.Errorf("stored %d messages over an untrusted connection, want 0", n)
+			}
+		})
+	}
+}
+
+func TestPlaintextLoginRefusedWithoutStartTLS(t *testing.T) {
+	t.Parallel()
+	serverTLS, _ := selfSigned(t)
+	srv := startMemOpts(t, memOpts{tls: serverTLS})
+	cfg := testConfig(srv.addr) // Security none against a server that requires TLS
+	r := startPoller(t, cfg, newMemSink())
+	waitFor(t, 5*time.Second, "a login error", func() bool {
+		return strings.Contains(r.p.Status().LastError, "logging in")
+	})
 }
