@@ -59,7 +59,7 @@ type memServer struct {
 
 // startMem starts an in-memory IMAP server without TLS; caps nil means
 // IMAP4rev1 + IMAP4rev2 (both with IDLE).
-func startMem(t *testing.T, caps imap.CapSet) *memServer {
+func startMem(t testing.TB, caps imap.CapSet) *memServer {
 	t.Helper()
 	return startMemOpts(t, memOpts{caps: caps})
 }
@@ -73,7 +73,7 @@ type memOpts struct {
 	implicit bool
 }
 
-func startMemOpts(t *testing.T, o memOpts) *memServer {
+func startMemOpts(t testing.TB, o memOpts) *memServer {
 	t.Helper()
 	caps := o.caps
 	if caps == nil {
@@ -149,7 +149,7 @@ func (l literal) Size() int64 { return l.Reader.Size() }
 
 // appendMsg stores raw in INBOX (as a delivery agent would) and returns its
 // UID.
-func (s *memServer) appendMsg(t *testing.T, raw []byte) uint32 {
+func (s *memServer) appendMsg(t testing.TB, raw []byte) uint32 {
 	t.Helper()
 	data, err := s.user.Append("INBOX", literal{bytes.NewReader(raw)}, &imap.AppendOptions{})
 	if err != nil {
