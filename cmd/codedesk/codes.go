@@ -257,6 +257,28 @@ func printEntry(w io.Writer, e codes.Entry) {
 			fmt.Fprintf(w, "  termination date: %d\n", h.Terminated)
 		}
 	}
+	if e.Hierarchy != nil {
+		if h := e.Hierarchy.Chapter; h != nil {
+			fmt.Fprintf(w, "  chapter %s: %s\n", h.Code, h.Description)
+		}
+		if h := e.Hierarchy.Block; h != nil {
+			fmt.Fprintf(w, "  block %s: %s\n", h.Code, h.Description)
+		}
+	}
+	if e.Change != nil {
+		fmt.Fprintf(w, "  %s in %s (effective %s)", e.Change.Action, e.Change.Release, e.Change.Effective.Format(time.DateOnly))
+		if e.Change.Was != "" {
+			fmt.Fprintf(w, "; was: %s", e.Change.Was)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, r := range e.ReplacedBy {
+		fmt.Fprintf(w, "  replaced by %s %s\n", r.Code, r.Description)
+	}
+	printNotes(w, e.Notes)
+	for _, m := range e.MUE {
+		fmt.Fprintf(w, "  MUE (%s): %d unit(s), MAI %d — %s (%s)\n", m.Table, m.Value, m.MAI, m.Explained, m.Release)
+	}
 	if e.LicenceNeeded {
 		fmt.Fprintln(w, "  descriptor: needs your AMA CPT licence (import your licensed CPT descriptor file)")
 	}
@@ -266,10 +288,84 @@ func printEntry(w io.Writer, e codes.Entry) {
 }
 
 // checkCmd reports edits among codes billed together.
-type checkCmd struct{}
+type checkCmd struct {
+	config.Database
+	Codes []string `arg:"" name:"code" help:"Codes billed together: procedures (CPT, HCPCS) and diagnoses (ICD-10-CM)."`
+	DOS   string   `name:"dos" help:"Date of service (YYYY-MM-DD); default today." placeholder:"YYYY-MM-DD"`
+	JSON  bool     `help:"Print {\"ncci\": [...], \"mue\": [...], \"excludes\": [...], \"warnings\": [...]} as JSON."`
+}
 
 // Run implements the command.
-func (c *checkCmd) Run() error { return errNotYet }
+func (c *checkCmd) Run(ctx context.Context, io stdio) error {
+	dos, err := parseDOS(c.DOS)
+	if err != nil {
+		return err
+	}
+	kb, db, err := loadKB(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := kb.Check(ctx, c.Codes, dos)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(io.Out, res)
+	}
+	w := io.Out
+	fmt.Fprintf(w, "date of service %s\n", res.DOS)
+	if len(res.NCCI) == 0 {
+		fmt.Fprintln(w, "NCCI PTP: no edit among these codes")
+	}
+	for _, f := range res.NCCI {
+		del := ""
+		if f.Deleted != nil {
+			del = ", deleted " + *f.Deleted
+		}
+		fmt.Fprintf(w, "NCCI PTP (%s): column 1 %s, column 2 %s — modifier %s\n  effective %s%s; %s (%s)\n",
+			f.Table, f.Column1, f.Column2, f.Explained, f.Effective, del, f.Rationale, f.Release)
+	}
+	for _, m := range res.MUE {
+		fmt.Fprintf(w, "MUE (%s): %s — %d unit(s); MAI %d: %s (%s)\n", m.Table, m.Code, m.Value, m.MAI, m.Explained, m.Release)
+		if m.Warning != "" {
+			fmt.Fprintf(w, "  note: %s\n", m.Warning)
+		}
+	}
+	for _, x := range res.Excludes {
+		fmt.Fprintf(w, "Excludes1: %s and %s are not coded together — at %s: %q (%s)\n", x.Code, x.Excluded, x.Source, x.Note, x.Release)
+	}
+	for _, x := range res.Warnings {
+		fmt.Fprintf(w, "warning (%s): %s\n", x.Kind, x.Message)
+	}
+	return nil
+}
+
+func printNotes(w io.Writer, n codes.Notes) {
+	if n.Empty() {
+		return
+	}
+	fmt.Fprintf(w, "  notes (%s", n.Release)
+	if n.From != "" {
+		fmt.Fprintf(w, ", from %s", n.From)
+	}
+	fmt.Fprintln(w, "):")
+	for _, g := range []struct {
+		name  string
+		notes []codes.Note
+	}{
+		{"inclusion term", n.InclusionTerms}, {"includes", n.Includes}, {"excludes1", n.Excludes1},
+		{"excludes2", n.Excludes2}, {"code first", n.CodeFirst}, {"use additional code", n.UseAdditionalCode},
+		{"code also", n.CodeAlso}, {"note", n.General}, {"7th character", n.SeventhCharacterNote},
+	} {
+		for _, x := range g.notes {
+			fmt.Fprintf(w, "    %s: %s [%s]\n", g.name, x.Text, x.Source)
+		}
+	}
+	for _, s := range n.SeventhCharacters {
+		fmt.Fprintf(w, "    7th character %s: %s [%s]\n", s.Char, s.Text, s.Source)
+	}
+}
 
 // openCodesDB opens the database and applies codedesk's migrations (the
 // code-set tables are codedesk's own; River's are not needed here).

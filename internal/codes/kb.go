@@ -25,6 +25,7 @@ type KB struct {
 	// ptpCodes are the codes named by any NCCI PTP edit.
 	ptpCodes map[string]bool
 	loadedAt time.Time
+	search   searchCache
 	// now returns today's date; tests replace it.
 	now func() time.Time
 }

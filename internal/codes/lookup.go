@@ -107,11 +107,19 @@ func (kb *KB) Lookup(code string, dos time.Time) []Entry {
 	if s := systemsFor(c); len(s) > 0 {
 		sys = s[0]
 	}
-	e := Entry{System: sys, Code: Display(sys, c), Status: "not_found"}
+	near := kb.near(c, dos)
+	if len(near) > 0 {
+		// Show the code the way the system of its nearest match writes it.
+		for _, s := range systemsFor(c) {
+			if s == near[0].System {
+				sys = s
+			}
+		}
+	}
+	e := Entry{System: sys, Code: Display(sys, c), Status: "not_found", NearMatches: near}
 	if c == "" {
 		e.Code = code
 	}
-	e.NearMatches = kb.near(c, dos)
 	return []Entry{e}
 }
 

@@ -46,16 +46,16 @@ var (
 	reTag   = regexp.MustCompile(`<[^>]*>`)
 )
 
-// split returns the title without its nonessential modifiers, and the
-// modifiers ("autonomic<nemod>(poly)</nemod>neuropathy" → "autonomic
+// split returns the title as printed and its nonessential modifiers
+// ("autonomic<nemod>(poly)</nemod>neuropathy" → "autonomic (poly)
 // neuropathy", "(poly)").
 func (t xTitle) split() (title, nemod string) {
 	var mods []string
 	for _, m := range reNemod.FindAllStringSubmatch(t.Inner, -1) {
 		mods = append(mods, clean(html.UnescapeString(reTag.ReplaceAllString(m[1], ""))))
 	}
-	rest := reNemod.ReplaceAllString(t.Inner, " ")
-	return clean(html.UnescapeString(reTag.ReplaceAllString(rest, ""))), strings.Join(mods, " ")
+	full := reNemod.ReplaceAllString(t.Inner, " $1 ")
+	return clean(html.UnescapeString(reTag.ReplaceAllString(full, ""))), strings.Join(mods, " ")
 }
 
 // ReadIndex reads the ICD-10-CM Alphabetic Index XML (icd10cm_index_YYYY.xml)

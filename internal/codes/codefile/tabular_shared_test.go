@@ -94,7 +94,7 @@ func TestReadIndexSharedData(t *testing.T) {
 	if ver != "2023" || mains != 8060 || n != 8060+72058 || codes != 61983 {
 		t.Errorf("ReadIndex() version %q, %d terms, %d main, %d codes; want 2023, 80118, 8060, 61983", ver, n, mains, codes)
 	}
-	if path != "Diabetes, diabetic > with > chronic kidney disease" {
+	if path != "Diabetes, diabetic (mellitus) (sugar) > with > chronic kidney disease" {
 		t.Errorf("first index path to E11.22 = %q", path)
 	}
 }
