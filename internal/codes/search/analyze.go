@@ -250,6 +250,7 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 	suffix := false          // inside an ICD-10-CM 7th-character suffix
 	optNext := false         // the word after "unspecified" is a default
 	for i, w := range ws {
+		designator := false
 		if w.brk {
 			neg, opt = false, false
 		}
@@ -273,6 +274,7 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 			continue
 		case (w.w == "a" || w.w == "i") && i > 0 && designatorHeads[ws[i-1].w]:
 			// "vitamin A", "grade I": a designator, not an article or pronoun.
+			designator = true
 		case stopWords[w.w]:
 			continue
 		}
@@ -282,7 +284,7 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 			negated++
 		}
 		tok := token{term: t, opt: opt || w.orig || suffix || (o.icd && w.paren), orig: w.orig}
-		if o.query && queryFiller[w.w] {
+		if o.query && queryFiller[w.w] && !designator {
 			tok.opt = true // narrative filler: counts only where a text has it
 		}
 		if o.icd && neg {
@@ -296,8 +298,11 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 				optNext = false
 			}
 			if w.w == "unspecified" {
+				// "unspecified site", "of unspecified femur," name the
+				// default; "with unspecified complications" does not.
 				tok.opt = true
-				if i+1 < len(ws) && (defaultHeads[ws[i+1].w] || i+2 == len(ws) || ws[i+2].brk) {
+				if i+1 < len(ws) && (defaultHeads[ws[i+1].w] ||
+					i > 0 && ws[i-1].w == "of" && (i+2 == len(ws) || ws[i+2].brk)) {
 					optNext = true
 				}
 			}

@@ -364,6 +364,7 @@ type scratch struct {
 
 	cgen   []uint32 // code → gen when seen
 	cbest  []int32  // code → best doc
+	cvia   []int32  // code → the header it was found through, or -1
 	cscore []float32
 	codes  []int32
 	heads  []int32 // header codes among codes
@@ -373,7 +374,8 @@ func newScratch(docs, codes int) *scratch {
 	return &scratch{
 		stamp: make([]uint32, docs), last: make([]int32, docs),
 		q: make([]float32, docs), qopt: make([]float32, docs), dm: make([]float32, docs),
-		cgen: make([]uint32, codes), cbest: make([]int32, codes), cscore: make([]float32, codes),
+		cgen: make([]uint32, codes), cbest: make([]int32, codes), cvia: make([]int32, codes),
+		cscore: make([]float32, codes),
 	}
 }
 

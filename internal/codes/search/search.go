@@ -102,11 +102,17 @@ func (ix *Index) Search(query string, opts Options) []Result {
 	for i, c := range cands {
 		d := &c.seg.docs[c.doc]
 		ci := &c.seg.codes[c.code]
+		ev := evidence(d)
+		if c.via >= 0 {
+			// Found through its header: say so, so the coder sees which
+			// index entry or category led here.
+			ev += " → " + c.seg.codes[c.via].code + " → " + ci.code
+		}
 		out[i] = Result{
 			System:      c.seg.system,
 			Code:        ci.code,
 			Description: ci.desc,
-			Evidence:    evidence(d),
+			Evidence:    ev,
 			Score:       math.Round(float64(c.score)*1e4) / 1e4,
 			Billable:    ci.billable,
 			Field:       d.Field,
@@ -178,6 +184,7 @@ type cand struct {
 	seg      *segment
 	doc      int32
 	code     int32
+	via      int32 // header the code was reached through, or -1
 	score    float32
 	field    uint8
 	billable bool
@@ -308,7 +315,7 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 		code := s.docCode[d]
 		if sc.cgen[code] != gen {
 			sc.cgen[code] = gen
-			sc.cbest[code], sc.cscore[code] = d, score
+			sc.cbest[code], sc.cscore[code], sc.cvia[code] = d, score, -1
 			sc.codes = append(sc.codes, code)
 			continue
 		}
@@ -323,7 +330,7 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 	// Keep the best limit codes, sorted, by insertion.
 	top := make([]cand, 0, limit+1)
 	for _, code := range sc.codes {
-		c := cand{seg: s, doc: sc.cbest[code], code: code, score: sc.cscore[code],
+		c := cand{seg: s, doc: sc.cbest[code], code: code, via: sc.cvia[code], score: sc.cscore[code],
 			billable: s.codes[code].billable}
 		c.field = s.docField[c.doc]
 		if len(top) == limit && compareCands(c, top[limit-1]) >= 0 {
@@ -389,7 +396,7 @@ func (s *segment) propagate(sc *scratch, gen uint32, q *preparedQuery, limit int
 				sc.cgen[c] = gen
 				sc.codes = append(sc.codes, c)
 			}
-			sc.cbest[c], sc.cscore[c] = from, score
+			sc.cbest[c], sc.cscore[c], sc.cvia[c] = from, score, h
 		}
 	}
 }
