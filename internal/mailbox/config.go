@@ -67,6 +67,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, when not nil, receives the poller's counters and gauges.
 	Metrics *Metrics
+
+	// readCapSlack is what one command may read beyond MaxMessageSize
+	// (default 16 MiB); tests lower it.
+	readCapSlack int64
 }
 
 // withDefaults returns cfg with zero fields set to their defaults, or an

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -32,24 +33,34 @@ import (
 type deadlineConn struct {
 	net.Conn
 	writeTimeout time.Duration
+	// readCap bounds the bytes read between two arm calls (one command),
+	// so a hostile or broken server cannot make the client buffer without
+	// end (imapclient itself sets no limit). 0: none.
+	readCap int64
 
 	mu          sync.Mutex
 	readTimeout time.Duration // 0: disarmed
+	readCount   int64         // bytes read since the last arm
 	readErr     error         // first read error; every later Read returns it
 	tail        []byte        // last tailSize bytes read
 }
 
 const tailSize = 512
 
-func newDeadlineConn(c net.Conn, writeTimeout time.Duration) *deadlineConn {
-	return &deadlineConn{Conn: c, writeTimeout: writeTimeout}
+// errReadCap is the read error once a command's replies pass the cap.
+var errReadCap = errors.New("server sent more than the per-command limit")
+
+func newDeadlineConn(c net.Conn, writeTimeout time.Duration, readCap int64) *deadlineConn {
+	return &deadlineConn{Conn: c, writeTimeout: writeTimeout, readCap: readCap}
 }
 
-// arm gives pending and future reads d to make progress.
+// arm gives pending and future reads d to make progress, and starts a new
+// read budget.
 func (c *deadlineConn) arm(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.readTimeout = d
+	c.readCount = 0
 	c.Conn.SetReadDeadline(time.Now().Add(d))
 }
 
@@ -82,6 +93,11 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 		if len(c.tail) > tailSize {
 			c.tail = append(c.tail[:0], c.tail[len(c.tail)-tailSize:]...)
 		}
+		c.readCount += int64(n)
+		if c.readCap > 0 && c.readCount > c.readCap && err == nil {
+			err = fmt.Errorf("%w (%d bytes)", errReadCap, c.readCap)
+			c.Conn.Close()
+		}
 	}
 	if err != nil && c.readErr == nil {
 		c.readErr = err
@@ -104,6 +120,14 @@ func (c *deadlineConn) SetReadDeadline(time.Time) error { return nil }
 
 // SetWriteDeadline ignores imapclient's deadlines (see deadlineConn).
 func (c *deadlineConn) SetWriteDeadline(time.Time) error { return nil }
+
+// capExceeded reports whether the connection failed because a command
+// read more than the cap (imapclient does not pass the read error on).
+func (c *deadlineConn) capExceeded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return errors.Is(c.readErr, errReadCap)
+}
 
 // lastBye returns the text of the last untagged BYE the server sent, if it
 // is among the last bytes read.
@@ -129,7 +153,7 @@ func dial(ctx context.Context, cfg *Config, opts *imapclient.Options) (*imapclie
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to %s: %w", cfg.Addr, err)
 	}
-	dc := newDeadlineConn(raw, cfg.Timeout)
+	dc := newDeadlineConn(raw, cfg.Timeout, readCap(cfg))
 	switch cfg.Security {
 	case SecurityTLS:
 		tc := tls.Client(dc, tlsConfig(cfg))
@@ -156,6 +180,16 @@ func dial(ctx context.Context, cfg *Config, opts *imapclient.Options) (*imapclie
 	default:
 		return imapclient.New(dc, opts), dc, nil
 	}
+}
+
+// readCap is the most one command may read: a whole message plus slack
+// for a server that understates RFC822.SIZE and for large SEARCH replies.
+func readCap(cfg *Config) int64 {
+	slack := cfg.readCapSlack
+	if slack == 0 {
+		slack = 16 << 20
+	}
+	return cfg.MaxMessageSize + slack
 }
 
 func tlsConfig(cfg *Config) *tls.Config {

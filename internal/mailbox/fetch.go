@@ -175,8 +175,24 @@ func (p *Poller) fetchMessage(c *imapclient.Client, dc *deadlineConn, uidValidit
 		Size:         m.size,
 		InternalDate: m.internalDate,
 	}
-	if m.size <= p.cfg.MaxMessageSize {
+	key := [2]uint32{uidValidity, uint32(m.uid)}
+	p.mu.Lock()
+	headerOnly := p.headerOnly[key]
+	p.mu.Unlock()
+	if m.size <= p.cfg.MaxMessageSize && !headerOnly {
 		raw, over, found, err := p.fetchSection(c, dc, m.uid, &imap.FetchItemBodySection{Peek: true}, p.cfg.MaxMessageSize, false)
+		if err != nil && dc.capExceeded() {
+			// The body is far larger than the server said; the connection
+			// is gone. Next time fetch only its header.
+			p.mu.Lock()
+			if p.headerOnly == nil {
+				p.headerOnly = map[[2]uint32]bool{}
+			}
+			p.headerOnly[key] = true
+			p.mu.Unlock()
+			p.log.Warn("message body far larger than the server's RFC822.SIZE; will store its header only",
+				"uid_validity", uidValidity, "uid", uint32(m.uid), "size", m.size)
+		}
 		if err != nil || !found {
 			return nil, err
 		}

@@ -442,9 +442,8 @@ type proxy struct {
 	t      *testing.T
 	ln     net.Listener
 	target string
-	// stripIdle removes IDLE and IMAP4rev2 from capability lines sent to
-	// the client, making the server look like one without IDLE.
-	stripIdle bool
+	// rewrite, when set, edits each line the server sends (see stripIdle).
+	rewrite func(line []byte) []byte
 
 	mu       sync.Mutex
 	gate     chan struct{} // closed while forwarding is allowed
@@ -453,7 +452,17 @@ type proxy struct {
 	sawIdle  atomic.Bool // the client sent an IDLE command
 }
 
-func startProxy(t *testing.T, target string, stripIdle bool) *proxy {
+// stripIdle removes IDLE and IMAP4rev2 from capability lines, making the
+// server look like one without IDLE.
+func stripIdle(line []byte) []byte {
+	if !bytes.Contains(line, []byte("CAPABILITY")) {
+		return line
+	}
+	line = bytes.ReplaceAll(line, []byte(" IDLE"), nil)
+	return bytes.ReplaceAll(line, []byte(" IMAP4rev2"), nil)
+}
+
+func startProxy(t *testing.T, target string, rewrite func([]byte) []byte) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -461,7 +470,7 @@ func startProxy(t *testing.T, target string, stripIdle bool) *proxy {
 	}
 	open := make(chan struct{})
 	close(open)
-	p := &proxy{t: t, ln: ln, target: target, stripIdle: stripIdle, gate: open, conns: map[net.Conn]struct{}{}}
+	p := &proxy{t: t, ln: ln, target: target, rewrite: rewrite, gate: open, conns: map[net.Conn]struct{}{}}
 	go p.serve()
 	t.Cleanup(func() {
 		ln.Close()
@@ -489,28 +498,24 @@ func (p *proxy) serve() {
 		p.conns[down] = struct{}{}
 		p.conns[up] = struct{}{}
 		p.mu.Unlock()
-		go p.pipe(down, up, false)
-		go p.pipe(up, down, p.stripIdle)
+		go p.pipe(down, up, nil)
+		go p.pipe(up, down, p.rewrite)
 	}
 }
 
 // pipe copies src to dst, waiting while the proxy is frozen.
-func (p *proxy) pipe(src, dst net.Conn, strip bool) {
+func (p *proxy) pipe(src, dst net.Conn, rewrite func([]byte) []byte) {
 	defer src.Close()
 	defer dst.Close()
 	r := bufio.NewReader(src)
 	for {
 		var chunk []byte
-		if strip {
+		if rewrite != nil {
 			line, err := r.ReadSlice('\n')
 			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 				return
 			}
-			chunk = line
-			if bytes.Contains(line, []byte("CAPABILITY")) {
-				chunk = bytes.ReplaceAll(chunk, []byte(" IDLE"), nil)
-				chunk = bytes.ReplaceAll(chunk, []byte(" IMAP4rev2"), nil)
-			}
+			chunk = rewrite(bytes.Clone(line))
 		} else {
 			buf := make([]byte, 32<<10)
 			n, err := r.Read(buf)

@@ -80,6 +80,10 @@ type Poller struct {
 	mu       sync.Mutex
 	status   Status
 	warnedUV uint32 // UIDVALIDITY whose change was already logged
+	// headerOnly holds (UIDVALIDITY, UID) of messages whose body overran
+	// the read cap although RFC822.SIZE was under the limit; they are
+	// fetched as header only.
+	headerOnly map[[2]uint32]bool
 
 	// onIdle, when set (by tests), is called each time IDLE has started.
 	onIdle func()
@@ -227,6 +231,9 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 	stop := context.AfterFunc(ctx, func() { dc.Close() })
 	defer stop()
 	defer func() {
+		if err != nil && dc.capExceeded() {
+			err = fmt.Errorf("%w: %w", errReadCap, err)
+		}
 		if err != nil {
 			if bye := dc.lastBye(); bye != "" {
 				err = &byeError{text: truncate(bye, 200), err: err}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -352,7 +353,7 @@ func TestUIDValidityChangeRescans(t *testing.T) {
 func TestPollsWithoutIdle(t *testing.T) {
 	t.Parallel()
 	srv := startMem(t, imap.CapSet{imap.CapIMAP4rev1: {}})
-	px := startProxy(t, srv.addr, true)
+	px := startProxy(t, srv.addr, stripIdle)
 	srv.appendMsg(t, question("p1"))
 	sink := newMemSink()
 	reg := prometheus.NewRegistry()
@@ -382,7 +383,7 @@ func TestPollsWithoutIdle(t *testing.T) {
 func TestReconnectsAfterDroppedConnection(t *testing.T) {
 	t.Parallel()
 	srv := startMem(t, nil)
-	px := startProxy(t, srv.addr, false)
+	px := startProxy(t, srv.addr, nil)
 	srv.appendMsg(t, question("r1"))
 	sink := newMemSink()
 	reg := prometheus.NewRegistry()
@@ -414,7 +415,7 @@ func TestReconnectsAfterDroppedConnection(t *testing.T) {
 func TestReadTimeoutOnFrozenServer(t *testing.T) {
 	t.Parallel()
 	srv := startMem(t, nil)
-	px := startProxy(t, srv.addr, false)
+	px := startProxy(t, srv.addr, nil)
 	srv.appendMsg(t, question("f1"))
 	sink := newMemSink()
 	reg := prometheus.NewRegistry()
@@ -692,4 +693,66 @@ func TestPlaintextLoginRefusedWithoutStartTLS(t *testing.T) {
 	waitFor(t, 5*time.Second, "a login error", func() bool {
 		return strings.Contains(r.p.Status().LastError, "logging in")
 	})
+}
+
+// understateSizes makes the server claim every message has 100 bytes.
+func understateSizes(line []byte) []byte {
+	return rfc822Size.ReplaceAll(line, []byte("RFC822.SIZE 100"))
+}
+
+var rfc822Size = regexp.MustCompile(`RFC822\.SIZE \d+`)
+
+func TestServerUnderstatingSize(t *testing.T) {
+	t.Parallel()
+	header := "From: Coder <coder@example.test>\nSubject: big\nMessage-ID: <%s@example.test>\n\n"
+	for _, tc := range []struct {
+		name    string
+		bodyLen int
+	}{
+		// Over MaxMessageSize but within the read cap: the rest of the
+		// body is drained and the header fetched on the same connection.
+		{"slightly", 10 << 10},
+		// Past the read cap: the connection is dropped rather than read
+		// on, and after reconnecting only the header is fetched.
+		{"grossly", 64 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startMem(t, nil)
+			px := startProxy(t, srv.addr, understateSizes)
+			h := crlf(fmt.Sprintf(header, tc.name))
+			srv.appendMsg(t, append(bytes.Clone(h), bytes.Repeat([]byte("0123456789abcdef\r\n"), tc.bodyLen/18)...))
+			srv.appendMsg(t, question("after"))
+			sink := newMemSink()
+			cfg := testConfig(px.addr())
+			cfg.MaxMessageSize = 8 << 10
+			cfg.readCapSlack = 16 << 10
+			startPoller(t, cfg, sink)
+			sink.waitStored(t, 2, 5*time.Second)
+			got := sink.storedSnapshot()
+			if !got[0].Truncated || !bytes.Equal(got[0].Raw, h) || got[0].Size != 100 {
+				t.Errorf("stored Truncated %v, Size %d, Raw %q; want true, the claimed 100, the header", got[0].Truncated, got[0].Size, got[0].Raw)
+			}
+			if got[1].Truncated || messageID(got[1].Raw) != "after@example.test" {
+				t.Errorf("next message Truncated %v, id %q; want whole after@example.test", got[1].Truncated, messageID(got[1].Raw))
+			}
+		})
+	}
+}
+
+func TestReadCap(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	defer a.Close()
+	dc := newDeadlineConn(b, time.Second, 10)
+	dc.arm(time.Second)
+	go a.Write([]byte("0123456789abcdef"))
+	buf := make([]byte, 64)
+	n, err := dc.Read(buf)
+	if !errors.Is(err, errReadCap) || n != 16 {
+		t.Fatalf("Read() = %d, %v; want 16, errReadCap", n, err)
+	}
+	if _, err := dc.Read(buf); !errors.Is(err, errReadCap) {
+		t.Fatalf("Read() after the cap = %v, want errReadCap again", err)
+	}
 }
