@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/analysis"
+	"github.com/codedesk/codedesk/internal/codes"
+	"github.com/codedesk/codedesk/internal/config"
+	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/mailbox"
+	"github.com/codedesk/codedesk/internal/mailer"
+	"github.com/codedesk/codedesk/internal/mailparse"
+	"github.com/codedesk/codedesk/internal/reply"
+	"github.com/codedesk/codedesk/internal/store"
+	"github.com/codedesk/codedesk/queue"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// serveCmd runs a codedesk node: mailbox poller, River workers and the HTTP
+// endpoints, until SIGINT/SIGTERM.
+type serveCmd struct {
+	config.Serve
+	Devmail   bool          `name:"devmail" env:"CODEDESK_DEVMAIL" help:"Also run the development mail server in this process (make run), on the IMAP and SMTP addresses above."`
+	NoMigrate bool          `name:"no-migrate" env:"CODEDESK_NO_MIGRATE" help:"Do not apply pending schema migrations at start-up."`
+	Shutdown  time.Duration `name:"shutdown-timeout" env:"CODEDESK_SHUTDOWN_TIMEOUT" default:"20s" help:"How long jobs in flight may finish after SIGTERM before they are cancelled."`
+}
+
+// Run implements the command.
+func (c *serveCmd) Run(ctx context.Context, io stdio) error {
+	if err := c.Serve.Validate(); err != nil {
+		return err
+	}
+	logger := newLogger(c.Log, io.Err)
+	n, err := startNode(ctx, nodeConfig{Serve: c.Serve, Devmail: c.Devmail, Migrate: !c.NoMigrate, ShutdownTimeout: c.Shutdown,
+		Logger: logger, Banner: io.Out})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return n.Close()
+}
+
+// nodeConfig is everything startNode needs; tests build it by hand.
+type nodeConfig struct {
+	config.Serve
+	Devmail         bool
+	Migrate         bool
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Banner          interface{ Write([]byte) (int, error) } // start-up instructions; nil for none
+	// DB, when set, is used instead of opening Serve.Database.URL (tests).
+	DB *store.DB
+}
+
+// node is one running codedesk process.
+type node struct {
+	cfg      nodeConfig
+	db       *store.DB
+	ownDB    bool
+	dev      *devmail.Server
+	q        *queue.Queue
+	kb       atomic.Pointer[codes.KB]
+	http     *http.Server
+	httpAddr string
+	poller   context.CancelFunc
+	wg       sync.WaitGroup
+	reg      *prometheus.Registry
+	mbox     *mailbox.Metrics
+	closed   sync.Once
+}
+
+// startNode wires config → database → code sets → River → poller → HTTP and
+// starts them. Close stops them in reverse order.
+func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+		cfg.Logger = log
+	}
+	n := &node{cfg: cfg, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if cfg.Devmail {
+		n.dev, err = devmail.Start(ctx, devmail.Config{IMAPAddr: cfg.IMAP.Addr, SMTPAddr: cfg.SMTP.Addr, Logger: log.With("component", "devmail")})
+		if err != nil {
+			return nil, fmt.Errorf("starting development mail server: %w", err)
+		}
+		log.Info("development mail server listening", "imap", n.dev.IMAPAddr(), "smtp", n.dev.SMTPAddr())
+	}
+
+	if cfg.DB != nil {
+		n.db = cfg.DB
+	} else {
+		if n.db, err = openDB(ctx, cfg.Database); err != nil {
+			return nil, err
+		}
+		n.ownDB = true
+	}
+	if cfg.Migrate {
+		if err := migrateAll(ctx, n.db, log); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.CodeSets.Dir != "" {
+		if err := importCodeSetsDir(ctx, n.db, cfg.CodeSets.Dir, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.reloadKB(ctx); err != nil {
+		return nil, err
+	}
+
+	renderer, err := reply.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	smtpPass, err := config.Secret(cfg.SMTP.Password, cfg.SMTP.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	qm := queue.NewMetrics(n.reg)
+	deps := &queue.Deps{
+		DB:       n.db,
+		Analyser: analysis.NewEngine(func() analysis.Codebook { return n.kb.Load() }),
+		Renderer: renderer,
+		Sender: mailer.New(mailer.Config{Addr: cfg.SMTP.Addr, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username,
+			Password: smtpPass, Timeout: cfg.SMTP.Timeout}),
+		Policy:       queue.Policy{AutoSend: cfg.Policy.AutoSend, MinConfidence: cfg.Policy.MinConfidence},
+		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: []string{cfg.SMTP.From, cfg.IMAP.Username}, Mailbox: cfg.IMAP.Mailbox},
+		Logger:       log.With("component", "worker"),
+		ParseOptions: mailparse.Options{OwnAddresses: []string{cfg.SMTP.From, cfg.IMAP.Username}},
+		Metrics:      qm,
+	}
+	workers := queue.NewWorkers(deps)
+	hostname, _ := os.Hostname()
+	n.q, err = queue.New(n.db, workers.River(), queue.Config{Workers: cfg.Queue.Workers, FetchCooldown: cfg.Queue.FetchCooldown,
+		FetchPollInterval: cfg.Queue.FetchPollInterval, Logger: log, ID: fmt.Sprintf("%s-%d", hostname, os.Getpid())})
+	if err != nil {
+		return nil, err
+	}
+	workers.Bind(n.q)
+	if err := n.q.Start(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := n.startHTTP(ctx); err != nil {
+		return nil, err
+	}
+
+	if !cfg.IMAP.Disabled {
+		imapPass, err := config.Secret(cfg.IMAP.Password, cfg.IMAP.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		n.mbox = mailbox.NewMetrics(n.reg)
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		n.poller = cancel
+		sink := queue.NewSink(n.q, qm)
+		mcfg := mailbox.Config{Addr: cfg.IMAP.Addr, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: imapPass,
+			Mailbox: cfg.IMAP.Mailbox, PollInterval: cfg.IMAP.PollInterval, Timeout: cfg.IMAP.Timeout,
+			Logger: log.With("component", "mailbox"), Metrics: n.mbox}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := mailbox.Run(pctx, mcfg, sink); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("mailbox poller stopped", "error", err)
+			}
+		}()
+	}
+	if cfg.Banner != nil {
+		n.printBanner(cfg.Banner)
+	}
+	log.Info("codedesk serving", "http", n.httpAddr, "database", n.db.Dialect().String(), "auto_send", cfg.Policy.AutoSend)
+	return n, nil
+}
+
+// reloadKB loads the imported code sets into memory and swaps them in.
+func (n *node) reloadKB(ctx context.Context) error {
+	kb, err := codes.Load(ctx, n.db)
+	if err != nil {
+		return fmt.Errorf("loading code sets: %w", err)
+	}
+	n.kb.Store(kb)
+	return nil
+}
+
+func (n *node) startHTTP(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", n.healthz)
+	ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", n.cfg.HTTP.Addr, err)
+	}
+	n.httpAddr = ln.Addr().String()
+	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context {
+		return context.WithoutCancel(ctx)
+	}}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.cfg.Logger.Error("http server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Close stops the node: first the poller (no new work), then River (jobs in
+// flight get ShutdownTimeout to finish), then HTTP, then the database.
+func (n *node) Close() error {
+	n.closed.Do(func() {
+		if n.poller != nil {
+			n.poller()
+		}
+		timeout := n.cfg.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = 20 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if n.q != nil {
+			if err := n.q.Stop(ctx); err != nil {
+				n.cfg.Logger.Warn("stopping workers", "error", err)
+			}
+		}
+		if n.http != nil {
+			_ = n.http.Shutdown(ctx)
+		}
+		n.wg.Wait()
+		if n.dev != nil {
+			_ = n.dev.Close()
+		}
+		if n.db != nil && n.ownDB {
+			_ = n.db.Close()
+		}
+	})
+	return nil
+}
+
+func (n *node) printBanner(w interface{ Write([]byte) (int, error) }) {
+	fmt.Fprintf(w, "\ncodedesk is running (database: %s, auto-send: %v).\n", n.db.Dialect(), n.cfg.Policy.AutoSend)
+	fmt.Fprintf(w, "  Health and metrics:   http://%s/healthz  http://%s/metrics\n", n.httpAddr, n.httpAddr)
+	if n.dev != nil {
+		fmt.Fprintf(w, "\nA development mail server runs in this process:\n")
+		fmt.Fprintf(w, "  IMAP %s, SMTP %s (no TLS, loopback only)\n", n.dev.IMAPAddr(), n.dev.SMTPAddr())
+		fmt.Fprintf(w, "  Accounts: desk@codedesk.test / desk (the desk), coder@clinic.test / coder (a demo coder)\n")
+		fmt.Fprintf(w, "\nAsk a question from another terminal:\n")
+		fmt.Fprintf(w, "  ./bin/codedesk ask \"What is E11.22? Also need the HCPCS for a standard wheelchair, K0001\"\n")
+		fmt.Fprintf(w, "\nOr point any mail client at it as coder@clinic.test (IMAP %s, SMTP %s, password coder)\n", n.dev.IMAPAddr(), n.dev.SMTPAddr())
+		fmt.Fprintf(w, "and email desk@codedesk.test. See docs/devmail.md.\n\n")
+	}
+}
+
+// healthz reports whether this node can do its work: the database answers
+// and the code sets are loaded. It returns 503 when the database does not.
+func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, code := "ok", http.StatusOK
+	var one int
+	dbStatus := "ok"
+	if err := n.db.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		dbStatus, status, code = "error", "unavailable", http.StatusServiceUnavailable
+	}
+	releases := 0
+	if kb := n.kb.Load(); kb != nil {
+		releases = len(kb.Releases())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"status":%q,"database":%q,"code_set_releases":%d}`+"\n", status, dbStatus, releases)
+}

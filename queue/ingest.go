@@ -1,0 +1,186 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/codedesk/codedesk/internal/intake"
+	"github.com/codedesk/codedesk/internal/mailparse"
+	"github.com/codedesk/codedesk/internal/store"
+	"github.com/riverqueue/river"
+)
+
+// IngestWorker parses a stored message, decides whether it may be answered,
+// threads it into a case and enqueues the analysis — all in one transaction
+// with the job's completion.
+type IngestWorker struct {
+	river.WorkerDefaults[IngestArgs]
+	w *Workers
+}
+
+// Work implements river.Worker.
+func (iw *IngestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) error {
+	d := iw.w.deps
+	log := d.Logger.With("job_id", job.ID, "message_id", job.Args.MessageID)
+	msg, err := store.GetMessage(ctx, d.DB, job.Args.MessageID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return river.JobCancel(fmt.Errorf("ingest: %w", err))
+		}
+		return err
+	}
+	if msg.Status != store.MessageReceived {
+		log.InfoContext(ctx, "message already ingested", "status", msg.Status)
+		return nil
+	}
+	parsed, perr := mailparse.Parse(msg.Raw, d.ParseOptions)
+
+	var caseID int64
+	var outcome string
+	err = d.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		switch {
+		case perr != nil || parsed == nil:
+			outcome = "unparseable"
+			caseID, err = iw.unparseable(ctx, tx, &msg, fmt.Sprintf("the message could not be parsed: %v", perr))
+		case msg.Truncated:
+			outcome = "oversized"
+			caseID, err = iw.keepForStaff(ctx, tx, &msg, parsed, store.MessageUnparseable, store.StatusNeedsAttention,
+				fmt.Sprintf("the message is %d bytes, over the size limit: only its header was kept", msg.Size))
+		case parsed.Auto.Kind != "":
+			outcome = "ignored"
+			caseID, err = iw.ignored(ctx, tx, &msg, parsed)
+		default:
+			outcome = "question"
+			caseID, err = iw.question(ctx, tx, &msg, parsed)
+		}
+		if err != nil {
+			return err
+		}
+		return completeTx(ctx, tx, job)
+	})
+	if err != nil {
+		return fmt.Errorf("ingesting message %d: %w", job.Args.MessageID, err)
+	}
+	d.Metrics.ingested(outcome)
+	log.InfoContext(ctx, "message ingested", "case_id", caseID, "outcome", outcome)
+	return nil
+}
+
+// question threads an answerable message into its case and enqueues the
+// analysis.
+func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message) (int64, error) {
+	d := iw.w.deps
+	from := p.From.Addr
+	th, err := intake.Thread(ctx, tx, from, p.Subject, p.InReplyTo, p.References)
+	if err != nil {
+		return 0, err
+	}
+	caseID := th.CaseID
+	if caseID == 0 {
+		c := &store.Case{Subject: p.Subject, Requester: from, Status: store.StatusReceived}
+		if th.LinkTo != 0 {
+			c.LinkedCaseID = &th.LinkTo
+		}
+		if caseID, err = store.CreateCase(ctx, tx, c); err != nil {
+			return 0, err
+		}
+		if err := store.AddEvent(ctx, tx, caseID, store.ActorSystem, "received", fmt.Sprintf("message_id=%d thread=%s", msg.ID, th.How)); err != nil {
+			return 0, err
+		}
+	} else if err := store.AddEvent(ctx, tx, caseID, store.ActorSystem, "follow_up", fmt.Sprintf("message_id=%d thread=%s", msg.ID, th.How)); err != nil {
+		return 0, err
+	}
+	if err := store.AddParticipant(ctx, tx, caseID, from); err != nil {
+		return 0, err
+	}
+	question, _, _ := mailparse.NewText(p.Text)
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, question, store.MessageParsed, "")); err != nil {
+		return 0, err
+	}
+	if _, err := store.TransitionCase(ctx, tx, caseID, nil, store.StatusParsed, ""); err != nil {
+		return 0, err
+	}
+	if err := iw.w.q.InsertTx(ctx, tx, AnalyseArgs{CaseID: caseID, MessageID: msg.ID}); err != nil {
+		return 0, err
+	}
+	_ = d
+	return caseID, nil
+}
+
+// ignored keeps a message that must not be answered (auto-reply, bounce,
+// list mail, our own) in a case of its own with the reason, or — for a
+// bounce of one of our replies — on the case of that reply.
+func (iw *IngestWorker) ignored(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message) (int64, error) {
+	reason := p.Auto.Kind
+	if p.Auto.Reason != "" {
+		reason += ": " + p.Auto.Reason
+	}
+	if p.Auto.Kind == "bounce" && p.Auto.OriginalMessageID != "" {
+		if caseID, err := store.CaseByMessageIDs(ctx, tx, []string{p.Auto.OriginalMessageID}); err == nil {
+			if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, "", store.MessageIgnored, reason)); err != nil {
+				return 0, err
+			}
+			if err := store.AddEvent(ctx, tx, caseID, store.ActorSystem, "bounce", fmt.Sprintf("message_id=%d", msg.ID)); err != nil {
+				return 0, err
+			}
+			_, err := store.TransitionCase(ctx, tx, caseID, []store.CaseStatus{store.StatusSent}, store.StatusNeedsAttention,
+				"a reply bounced: "+p.Auto.Reason)
+			return caseID, err
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return 0, err
+		}
+	}
+	return iw.keepForStaff(ctx, tx, msg, p, store.MessageIgnored, store.StatusIgnored, reason)
+}
+
+// keepForStaff files a message in a new case in a side-exit state, with its
+// reason, so staff see everything codedesk decided not to answer.
+func (iw *IngestWorker) keepForStaff(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message,
+	ms store.MessageStatus, cs store.CaseStatus, reason string) (int64, error) {
+	c := &store.Case{Subject: p.Subject, Requester: p.From.Addr, Status: cs, StatusReason: reason}
+	caseID, err := store.CreateCase(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, "", ms, reason)); err != nil {
+		return 0, err
+	}
+	return caseID, store.AddEvent(ctx, tx, caseID, store.ActorSystem, string(cs), fmt.Sprintf("message_id=%d", msg.ID))
+}
+
+// unparseable keeps a message that is not a readable email for staff.
+func (iw *IngestWorker) unparseable(ctx context.Context, tx *store.Tx, msg *store.Message, reason string) (int64, error) {
+	c := &store.Case{Subject: "(unreadable message)", Status: store.StatusNeedsAttention, StatusReason: reason}
+	caseID, err := store.CreateCase(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, store.ParsedMessage{CaseID: caseID, Subject: c.Subject,
+		Status: store.MessageUnparseable, StatusReason: reason}); err != nil {
+		return 0, err
+	}
+	return caseID, store.AddEvent(ctx, tx, caseID, store.ActorSystem, "needs_attention", fmt.Sprintf("message_id=%d unparseable", msg.ID))
+}
+
+func parsedRow(caseID int64, p *mailparse.Message, question string, st store.MessageStatus, reason string) store.ParsedMessage {
+	pm := store.ParsedMessage{
+		CaseID:       caseID,
+		Subject:      p.Subject,
+		From:         p.From.Addr,
+		FromName:     p.From.Name,
+		InReplyTo:    p.InReplyTo,
+		References:   strings.Join(p.References, " "),
+		BodyText:     p.Text,
+		QuestionText: question,
+		Status:       st,
+		StatusReason: reason,
+	}
+	if !p.Date.IsZero() {
+		t := p.Date
+		pm.Date = &t
+	}
+	return pm
+}

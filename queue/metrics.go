@@ -1,0 +1,83 @@
+package queue
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the pipeline's Prometheus collectors. A nil *Metrics records
+// nothing.
+type Metrics struct {
+	stored     prometheus.Counter
+	duplicates prometheus.Counter
+	ingestedN  *prometheus.CounterVec
+	draftedN   *prometheus.CounterVec
+	sentN      prometheus.Counter
+	sendErrors *prometheus.CounterVec
+	latency    prometheus.Histogram
+}
+
+// NewMetrics registers the pipeline's collectors on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		stored: prometheus.NewCounter(prometheus.CounterOpts{Name: "codedesk_messages_stored_total",
+			Help: "Inbound messages stored with their ingest job."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "codedesk_messages_duplicate_total",
+			Help: "Fetched messages absorbed as duplicates of stored ones."}),
+		ingestedN: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codedesk_messages_ingested_total",
+			Help: "Messages ingested, by outcome (question, ignored, oversized, unparseable)."}, []string{"outcome"}),
+		draftedN: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codedesk_drafts_total",
+			Help: "Drafts made, by the case state that followed."}, []string{"next"}),
+		sentN: prometheus.NewCounter(prometheus.CounterOpts{Name: "codedesk_replies_sent_total",
+			Help: "Replies accepted by the SMTP server."}),
+		sendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codedesk_send_errors_total",
+			Help: "SMTP send failures, by whether they were temporary."}, []string{"temporary"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "codedesk_reply_latency_seconds",
+			Help:    "Time from a question's arrival to its reply being accepted by SMTP.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16)}),
+	}
+	reg.MustRegister(m.stored, m.duplicates, m.ingestedN, m.draftedN, m.sentN, m.sendErrors, m.latency)
+	return m
+}
+
+func (m *Metrics) storedMessage(inserted bool) {
+	if m == nil {
+		return
+	}
+	if inserted {
+		m.stored.Inc()
+	} else {
+		m.duplicates.Inc()
+	}
+}
+
+func (m *Metrics) ingested(outcome string) {
+	if m != nil {
+		m.ingestedN.WithLabelValues(outcome).Inc()
+	}
+}
+
+func (m *Metrics) drafted(next string) {
+	if m != nil {
+		m.draftedN.WithLabelValues(next).Inc()
+	}
+}
+
+func (m *Metrics) sent(latency time.Duration) {
+	if m != nil {
+		m.sentN.Inc()
+		m.latency.Observe(latency.Seconds())
+	}
+}
+
+func (m *Metrics) sendError(temporary bool) {
+	if m == nil {
+		return
+	}
+	if temporary {
+		m.sendErrors.WithLabelValues("true").Inc()
+	} else {
+		m.sendErrors.WithLabelValues("false").Inc()
+	}
+}
