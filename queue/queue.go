@@ -83,7 +83,7 @@ type engine interface {
 }
 
 type riverEngine[TTx any] struct {
-	c     *river.Client[TTx]
+	c      *river.Client[TTx]
 	unwrap func(*store.Tx) TTx
 }
 

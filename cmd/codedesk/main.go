@@ -25,16 +25,16 @@ var version = "dev"
 
 // cli is the command tree. Each command lives in its own file.
 type cli struct {
-	Serve   serveCmd   `cmd:"" help:"Run the mailbox poller, the workers and the staff desk (the normal deployment)."`
-	Devmail devmailCmd `cmd:"" help:"Run a development mail server (IMAP + SMTP on loopback) with demo accounts."`
-	Migrate migrateCmd `cmd:"" help:"Create or upgrade River's and codedesk's schema."`
-	Codes   codesCmd   `cmd:"" help:"Import, fetch and list official code sets."`
-	Lookup  lookupCmd  `cmd:"" help:"Everything known about codes: system, descriptor, status, notes, edits."`
-	Search  searchCmd  `cmd:"" help:"Ranked code suggestions for a narrative."`
-	Check   checkCmd   `cmd:"" help:"NCCI PTP, MUE and ICD-10-CM edit findings for codes billed together."`
-	Draft   draftCmd   `cmd:"" help:"Parse, analyse and draft a reply to one RFC 5322 message read from standard input."`
-	Ask     askCmd     `cmd:"" help:"Email a question to the desk as the demo coder and print the threaded reply."`
-	Review  reviewCmd  `cmd:"" help:"Work the review queue from a terminal."`
+	Serve   serveCmd         `cmd:"" help:"Run the mailbox poller, the workers and the staff desk (the normal deployment)."`
+	Devmail devmailCmd       `cmd:"" help:"Run a development mail server (IMAP + SMTP on loopback) with demo accounts."`
+	Migrate migrateCmd       `cmd:"" help:"Create or upgrade River's and codedesk's schema."`
+	Codes   codesCmd         `cmd:"" help:"Import, fetch and list official code sets."`
+	Lookup  lookupCmd        `cmd:"" help:"Everything known about codes: system, descriptor, status, notes, edits."`
+	Search  searchCmd        `cmd:"" help:"Ranked code suggestions for a narrative."`
+	Check   checkCmd         `cmd:"" help:"NCCI PTP, MUE and ICD-10-CM edit findings for codes billed together."`
+	Draft   draftCmd         `cmd:"" help:"Parse, analyse and draft a reply to one RFC 5322 message read from standard input."`
+	Ask     askCmd           `cmd:"" help:"Email a question to the desk as the demo coder and print the threaded reply."`
+	Review  reviewCmd        `cmd:"" help:"Work the review queue from a terminal."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 

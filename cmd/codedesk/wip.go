@@ -8,4 +8,3 @@ var errNotYet = errors.New("this command is not implemented yet")
 type draftCmd struct{}
 
 func (c *draftCmd) Run() error { return errNotYet }
-
