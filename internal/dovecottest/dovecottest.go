@@ -81,21 +81,7 @@ type Server struct {
 // stopped at the test's cleanup.
 func Start(t testing.TB, opts *Options) *Server {
 	t.Helper()
-	bin, err := findBinary()
-	if err != nil {
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("dovecottest: %v (%s=1 requires it)", err, EnvRequire)
-		}
-		t.Skipf("dovecottest: %v; install dovecot-imapd or set %s=1 to make this a failure", err, EnvRequire)
-	}
-	if os.Geteuid() != 0 {
-		// Dovecot switches to the mail user (nobody) and its own service
-		// users; that needs root.
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("dovecottest: the private Dovecot must run as root")
-		}
-		t.Skip("dovecottest: the private Dovecot must run as root")
-	}
+	bin := requireBinary(t, Binary, os.Geteuid())
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -286,21 +272,40 @@ func appendOnce(c *imapclient.Client, mailbox string, raw []byte) (*imap.AppendD
 	return cmd.Wait()
 }
 
-func findBinary() (string, error) {
-	if filepath.IsAbs(Binary) {
-		if _, err := os.Stat(Binary); err != nil {
-			return "", fmt.Errorf("dovecot not found at %s", Binary)
-		}
-		return Binary, nil
+// requireBinary returns the path of name, or skips the test (fails it when
+// CODEDESK_REQUIRE_DOVECOT=1) when it is missing or euid is not root.
+func requireBinary(t testing.TB, name string, euid int) string {
+	t.Helper()
+	bin, err := findBinary(name)
+	if err == nil && euid != 0 {
+		// Dovecot switches to the mail user (nobody) and its own service
+		// users; that needs root.
+		err = errors.New("the private Dovecot must run as root")
 	}
-	if p, err := exec.LookPath(Binary); err == nil {
+	if err != nil {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("dovecottest: %v (%s=1 requires it)", err, EnvRequire)
+		}
+		t.Skipf("dovecottest: %v; install dovecot-imapd and run as root, or set %s=1 to make this a failure", err, EnvRequire)
+	}
+	return bin
+}
+
+func findBinary(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		if _, err := os.Stat(name); err != nil {
+			return "", fmt.Errorf("dovecot not found at %s", name)
+		}
+		return name, nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	p := filepath.Join("/usr/sbin", Binary)
+	p := filepath.Join("/usr/sbin", name)
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s not found in PATH or /usr/sbin", Binary)
+	return "", fmt.Errorf("%s not found in PATH or /usr/sbin", name)
 }
 
 func freePort() (int, error) {

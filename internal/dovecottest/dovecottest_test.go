@@ -1,6 +1,7 @@
 package dovecottest
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -77,4 +78,49 @@ func TestStopRefusesConnections(t *testing.T) {
 	}
 	s.Restart(t)
 	s.Append(t, DefaultUser, "INBOX", crlf("Subject: x\n\nbody\n"))
+}
+
+// outcome records how requireBinary ended a test; Skipf and Fatalf panic
+// with it so that, like the real ones, they stop the caller.
+type outcome struct{ kind, msg string }
+
+type fakeTB struct{ testing.TB }
+
+func (fakeTB) Helper()                          {}
+func (fakeTB) Skipf(format string, args ...any) { panic(outcome{"skip", fmt.Sprintf(format, args...)}) }
+func (fakeTB) Fatalf(format string, args ...any) {
+	panic(outcome{"fatal", fmt.Sprintf(format, args...)})
+}
+
+func runRequire(t *testing.T, name string, euid int) (o outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = r.(outcome)
+		}
+	}()
+	requireBinary(fakeTB{t}, name, euid)
+	return outcome{kind: "ok"}
+}
+
+func TestRequireBinary(t *testing.T) {
+	// Not parallel: it sets an environment variable.
+	for _, tc := range []struct {
+		name, bin, env string
+		euid           int
+		want           string
+	}{
+		{"missing, optional", "/nonexistent/dovecot", "", 0, "skip"},
+		{"missing, required", "/nonexistent/dovecot", "1", 0, "fatal"},
+		{"not root, optional", "/bin/sh", "", 1000, "skip"},
+		{"not root, required", "/bin/sh", "1", 1000, "fatal"},
+		{"present", "/bin/sh", "1", 0, "ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvRequire, tc.env)
+			o := runRequire(t, tc.bin, tc.euid)
+			if o.kind != tc.want {
+				t.Fatalf("requireBinary(%s, euid %d) with %s=%q = %s %q, want %s", tc.bin, tc.euid, EnvRequire, tc.env, o.kind, o.msg, tc.want)
+			}
+		})
+	}
 }
