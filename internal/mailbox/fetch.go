@@ -308,7 +308,7 @@ func (p *Poller) markSeen(c *imapclient.Client, dc *deadlineConn, uid imap.UID) 
 	}, nil).Close()
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		p.log.Warn("server refused to set \\Seen", "uid", uint32(uid), "err", err)
+		p.log.Warn("server refused to set \\Seen", "uid", uint32(uid), "error", err)
 		return nil
 	}
 	if err != nil {

@@ -155,7 +155,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		delay := b.next(limited)
 		p.m.connectionErrors.Inc()
 		p.recordError(err)
-		p.log.Warn("imap session ended", "err", err, "too_many_connections", limited,
+		p.log.Warn("imap session ended", "error", err, "too_many_connections", limited,
 			"retry_in", delay.Round(time.Millisecond))
 		if !sleep(ctx, delay) {
 			return nil
@@ -274,7 +274,7 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 			p.status.DeliveryFailures++
 			failures := p.status.DeliveryFailures
 			p.mu.Unlock()
-			p.log.Warn("storing fetched mail failed", "err", err, "consecutive_failures", failures,
+			p.log.Warn("storing fetched mail failed", "error", err, "consecutive_failures", failures,
 				"retry_in", delay.Round(time.Millisecond))
 			if !sleep(ctx, delay) {
 				return good, ctx.Err()
