@@ -259,8 +259,8 @@ func WaitReply(ctx context.Context, opts AskOptions, messageID string) (*Reply, 
 
 	timeoutErr := func(err error) error {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w within %s: is `codedesk serve` running? It must read %s's mailbox on the IMAP server and send through the SMTP server that %s uses (%s); with auto-send off the draft may be waiting for review in the staff desk",
-				ErrNoReply, opts.Timeout, opts.To, opts.From, opts.SMTPAddr)
+			return fmt.Errorf("%w within %s: is `codedesk serve` running? It must read %s's mailbox on the same mail server (SMTP %s, IMAP %s; `make run` starts both); with auto-send off, the draft may be waiting for review in the staff desk",
+				ErrNoReply, opts.Timeout, opts.To, opts.SMTPAddr, opts.IMAPAddr)
 		}
 		return err
 	}
