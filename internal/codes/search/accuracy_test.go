@@ -2,8 +2,10 @@ package search
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -161,4 +163,53 @@ func TestLayPhrasingAccuracy(t *testing.T) {
 	for _, m := range a.misses {
 		t.Logf("  miss: %s", m)
 	}
+}
+
+// TestDumpCorpus writes the shared-data documents and the benchmark and
+// evaluation queries as JSON Lines into $CODEDESK_SEARCH_DUMP, for the
+// bleve comparison in testdata/blevecmp (see docs/search.md).
+func TestDumpCorpus(t *testing.T) {
+	dir := os.Getenv("CODEDESK_SEARCH_DUMP")
+	if dir == "" {
+		t.Skip("set CODEDESK_SEARCH_DUMP to a folder to write the comparison corpus")
+	}
+	c := loadShared(t)
+	write := func(name string, rows func(enc *json.Encoder) error) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w := bufio.NewWriter(f)
+		if err := rows(json.NewEncoder(w)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("docs.jsonl", func(enc *json.Encoder) error {
+		for _, d := range c.docs {
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	write("bench_queries.jsonl", func(enc *json.Encoder) error {
+		for _, q := range benchQueries(t, c) {
+			if err := enc.Encode(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	write("evals.jsonl", func(enc *json.Encoder) error {
+		for _, e := range c.evals {
+			if err := enc.Encode([]string{e.system, e.code, e.text}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
