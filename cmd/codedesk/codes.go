@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,16 +31,16 @@ type codesCmd struct {
 type codesImportCmd struct {
 	config.Database
 	config.Log
-	Paths     []string `arg:"" name:"path" type:"existingfile" help:"Official code-set files (.txt, .xml, .csv, .tsv; .gz accepted)."`
+	Paths     []string `arg:"" name:"path" type:"existingfile" help:"Official code-set files (.txt, .xml, .csv, .tsv; .gz and release .zip archives accepted)."`
 	Format    string   `help:"Force the file format instead of detecting it (icd10cm_order, icd10cm_codes, icd10cm_order_addenda, icd10cm_codes_addenda, icd10cm_tabular, icd10cm_index, pcs_order, pcs_codes, pcs_order_addenda, pcs_codes_addenda, hcpcs, ptp_practitioner, ptp_hospital, mue_practitioner, mue_hospital, mue_dme, cpt_descriptors)." placeholder:"FORMAT"`
-	Version   string   `help:"Release version when the file name does not tell it: YYYY (ICD-10, CPT) or YYYY-Qn (HCPCS, NCCI)."`
-	Effective string   `help:"First date of service of the release (YYYY-MM-DD), when it differs from the published schedule."`
+	Release   string   `name:"release" placeholder:"VERSION" help:"Release version when the file name does not tell it: YYYY (ICD-10, CPT) or YYYY-Qn (HCPCS, NCCI)."`
+	Effective string   `placeholder:"YYYY-MM-DD" help:"First date of service of the release (YYYY-MM-DD), when it differs from the published schedule."`
 	JSON      bool     `help:"Print the results as JSON."`
 }
 
 // Run implements the command.
 func (c *codesImportCmd) Run(ctx context.Context, io stdio) error {
-	opts := codes.ImportOptions{Format: codefile.Format(c.Format), Version: c.Version}
+	opts := codes.ImportOptions{Format: codefile.Format(c.Format), Version: c.Release}
 	if c.Format != "" && !opts.Format.Valid() {
 		return fmt.Errorf("--format %q: not one of %s", c.Format, formatList())
 	}
@@ -67,19 +68,23 @@ func (c *codesImportCmd) Run(ctx context.Context, io stdio) error {
 			return jerr
 		}
 	} else {
-		for _, r := range res {
-			what := "imported"
-			switch {
-			case r.Unchanged:
-				what = "unchanged"
-			case r.Replaced:
-				what = "replaced"
-			}
-			fmt.Fprintf(io.Out, "%s: %s %s, %d rows, effective %s (%s)\n", filepath.Base(r.File), r.Release.Name, what,
-				r.Rows, rangeText(r.Release), r.Duration.Round(time.Millisecond))
-		}
+		printImported(io.Out, res)
 	}
 	return err
+}
+
+func printImported(w io.Writer, res []codes.ImportResult) {
+	for _, r := range res {
+		what := "imported"
+		switch {
+		case r.Unchanged:
+			what = "unchanged"
+		case r.Replaced:
+			what = "replaced"
+		}
+		fmt.Fprintf(w, "%s: %s %s, %d rows, effective %s (%s)\n", filepath.Base(r.File), r.Release.Name, what,
+			r.Rows, rangeText(r.Release), r.Duration.Round(time.Millisecond))
+	}
 }
 
 // progress shows import progress: a bar on a terminal, plain lines
@@ -135,10 +140,75 @@ func (p *progress) finish() {
 }
 
 // codesFetchCmd downloads and imports the current releases.
-type codesFetchCmd struct{}
+type codesFetchCmd struct {
+	config.Database
+	config.Log
+	Source  []string      `name:"source" env:"CODEDESK_CODESETS_SOURCES" sep:" " placeholder:"NAME=URL[#sha256=HEX]" help:"Release archive to download instead of the defaults (repeatable; the environment variable takes a space-separated list). A #sha256= suffix pins the archive's checksum."`
+	List    bool          `help:"Print the download locations and exit."`
+	Timeout time.Duration `default:"10m" help:"Timeout of each download."`
+	JSON    bool          `help:"Print the results as JSON."`
+}
 
 // Run implements the command.
-func (c *codesFetchCmd) Run() error { return errNotYet }
+func (c *codesFetchCmd) Run(ctx context.Context, io stdio) error {
+	srcs := codes.DefaultSources()
+	if len(c.Source) > 0 {
+		srcs = nil
+		for _, s := range c.Source {
+			src, err := parseSource(s)
+			if err != nil {
+				return err
+			}
+			srcs = append(srcs, src)
+		}
+	}
+	if c.List {
+		for _, s := range srcs {
+			fmt.Fprintf(io.Out, "%s\t%s\n", s.Name, s.URL)
+		}
+		return nil
+	}
+	db, err := openCodesDB(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p := newProgress(io.Err)
+	log := newLogger(c.Log, io.Err)
+	res, err := codes.Fetch(ctx, db, codes.FetchOptions{Sources: srcs, Client: &http.Client{Timeout: c.Timeout},
+		Import: codes.ImportOptions{Progress: p.update}, Logger: log})
+	p.finish()
+	if c.JSON {
+		if res == nil {
+			res = []codes.ImportResult{}
+		}
+		if jerr := writeJSON(io.Out, map[string]any{"imported": res}); jerr != nil {
+			return jerr
+		}
+	} else {
+		printImported(io.Out, res)
+	}
+	return err
+}
+
+// parseSource reads NAME=URL[#sha256=HEX].
+func parseSource(s string) (codes.Source, error) {
+	name, u, ok := strings.Cut(s, "=")
+	if !ok || name == "" || u == "" {
+		return codes.Source{}, fmt.Errorf("--source %q: want NAME=URL[#sha256=HEX]", s)
+	}
+	src := codes.Source{Name: name, URL: u}
+	if i := strings.Index(u, "#sha256="); i >= 0 {
+		src.URL, src.SHA256 = u[:i], u[i+len("#sha256="):]
+		if len(src.SHA256) != 64 {
+			return codes.Source{}, fmt.Errorf("--source %q: a SHA-256 is 64 hex digits", s)
+		}
+	}
+	if !strings.HasPrefix(src.URL, "https://") && !strings.HasPrefix(src.URL, "http://") {
+		return codes.Source{}, fmt.Errorf("--source %q: the URL must be http:// or https://", s)
+	}
+	return src, nil
+}
 
 // codesListCmd lists imported releases.
 type codesListCmd struct {

@@ -70,6 +70,16 @@ func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOption
 	}
 	var out []ImportResult
 	for _, p := range paths {
+		if zipped, err := isZipFile(p); err != nil {
+			return out, err
+		} else if zipped {
+			res, err := importZip(ctx, db, p, opts, log)
+			out = append(out, res...)
+			if err != nil {
+				return out, err
+			}
+			continue
+		}
 		res, err := importFile(ctx, db, p, opts)
 		if err != nil {
 			return out, err
@@ -169,9 +179,6 @@ func importFile(ctx context.Context, db *store.DB, path string, opts ImportOptio
 	}
 	defer src.Close()
 	head := src.head()
-	if isZip(head) {
-		return res, fmt.Errorf("%s: a zip archive; unpack it first (codedesk codes fetch unpacks release archives itself)", path)
-	}
 	format := opts.Format
 	if format == "" {
 		if format, err = codefile.Detect(path, head); err != nil {
@@ -251,8 +258,39 @@ func nameForMeta(path string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".GZ")
 }
 
-func isZip(head []byte) bool {
-	return len(head) >= 4 && string(head[:4]) == "PK\x03\x04"
+// isZipFile reports whether the file at path is a zip archive.
+func isZipFile(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	return n == 4 && string(magic[:]) == "PK\x03\x04", nil
+}
+
+// importZip imports the code-set files inside a release archive, as
+// published (a zip, possibly holding zips), skipping layout PDFs,
+// spreadsheets and notes.
+func importZip(ctx context.Context, db *store.DB, path string, opts ImportOptions, log *slog.Logger) ([]ImportResult, error) {
+	dir, err := os.MkdirTemp("", "codedesk-unzip-")
+	if err != nil {
+		return nil, fmt.Errorf("unpacking %s: %w", path, err)
+	}
+	defer os.RemoveAll(dir)
+	files, err := unpack(path, dir, 4<<30, log)
+	if err != nil {
+		return nil, fmt.Errorf("unpacking %s: %w", path, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: the archive holds no code-set file", path)
+	}
+	res, err := Import(ctx, db, files, opts)
+	for i := range res {
+		res[i].File = path + ":" + filepath.Base(res[i].File)
+	}
+	return res, err
 }
 
 // xmlVersion returns the content of the first <version> element in head.
@@ -272,7 +310,7 @@ func xmlVersion(head []byte) string {
 
 // releaseTables lists every table holding release rows.
 var releaseTables = []string{"code_entries", "code_addenda", "icd10cm_tabular", "icd10cm_notes",
-	"icd10cm_index_terms", "ncci_ptp", "ncci_mue"}
+	"icd10cm_index_terms", "ncci_ptp", "ncci_ptp_codes", "ncci_mue"}
 
 func deleteRelease(ctx context.Context, tx *store.Tx, id int64) error {
 	for _, t := range releaseTables {
@@ -449,11 +487,20 @@ func (w *writer) write(f codefile.Format, r io.Reader) (int64, error) {
 					t.See, t.SeeAlso, Normalize(t.Subcat), Normalize(t.SeeCat)}, nil
 			})
 	case codefile.PTPPractitioner, codefile.PTPHospital:
-		return copyAll(w, "ncci_ptp", []string{"release_id", "column1", "column2", "pre1996", "effective", "deleted", "modifier", "rationale"},
+		n, err := copyAll(w, "ncci_ptp", []string{"release_id", "column1", "column2", "pre1996", "effective", "deleted", "modifier", "rationale"},
 			func(fn func(codefile.PTPRecord) error) error { return codefile.ReadPTP(r, w.file, fn) },
 			func(p codefile.PTPRecord) ([]any, error) {
 				return []any{w.rel, p.Column1, p.Column2, p.Pre1996, p.Effective, p.Deleted, p.Modifier, p.Rationale}, nil
 			})
+		if err != nil {
+			return n, err
+		}
+		if _, err := w.tx.Exec(w.ctx, `INSERT INTO ncci_ptp_codes (release_id, code)
+			SELECT ?, column1 FROM ncci_ptp WHERE release_id = ? UNION SELECT ?, column2 FROM ncci_ptp WHERE release_id = ?`,
+			w.rel, w.rel, w.rel, w.rel); err != nil {
+			return n, fmt.Errorf("%s: listing the codes of the edits: %w", w.file, err)
+		}
+		return n, nil
 	case codefile.MUEPractitioner, codefile.MUEHospital, codefile.MUEDME:
 		return copyAll(w, "ncci_mue", []string{"release_id", "code", "value", "mai", "mai_text", "rationale"},
 			func(fn func(codefile.MUERecord) error) error { return codefile.ReadMUE(r, w.file, fn) },

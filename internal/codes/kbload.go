@@ -315,8 +315,7 @@ func (kb *KB) loadPTPCodes(ctx context.Context) error {
 		return nil
 	}
 	in := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	rows, err := kb.db.Query(ctx, `SELECT DISTINCT column1 FROM ncci_ptp WHERE release_id IN (`+in+`)
-		UNION SELECT DISTINCT column2 FROM ncci_ptp WHERE release_id IN (`+in+`)`, append(ids, ids...)...)
+	rows, err := kb.db.Query(ctx, `SELECT DISTINCT code FROM ncci_ptp_codes WHERE release_id IN (`+in+`)`, ids...)
 	if err != nil {
 		return fmt.Errorf("loading NCCI PTP codes: %w", err)
 	}

@@ -113,7 +113,7 @@ func releaseMeta(f codefile.Format, path, xmlVersion string, opts ImportOptions)
 		// Federal fiscal year: FY N runs from October 1 of N-1 to September 30 of N.
 		y := year()
 		if y == 0 {
-			return r, fmt.Errorf("%s: cannot tell the fiscal year from the file name; give --version YYYY", base)
+			return r, fmt.Errorf("%s: cannot tell the fiscal year from the file name; give --release YYYY", base)
 		}
 		r.Version = strconv.Itoa(y)
 		r.From = time.Date(y-1, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -139,11 +139,11 @@ func releaseMeta(f codefile.Format, path, xmlVersion string, opts ImportOptions)
 		}
 		if opts.Version != "" {
 			if _, err := fmt.Sscanf(opts.Version, "%d-Q%d", &y, &q); err != nil || q < 1 || q > 4 {
-				return r, fmt.Errorf("--version %q: HCPCS versions are YYYY-Qn", opts.Version)
+				return r, fmt.Errorf("--release %q: HCPCS versions are YYYY-Qn", opts.Version)
 			}
 		}
 		if y == 0 {
-			return r, fmt.Errorf("%s: cannot tell the HCPCS quarter from the file name (HCPCyyyy_MON_…); give --version YYYY-Qn", base)
+			return r, fmt.Errorf("%s: cannot tell the HCPCS quarter from the file name (HCPCyyyy_MON_…); give --release YYYY-Qn", base)
 		}
 		r.Version = quarterName(y, q)
 		r.From, r.To = quarterRange(y, q)
@@ -160,11 +160,11 @@ func releaseMeta(f codefile.Format, path, xmlVersion string, opts ImportOptions)
 		}
 		if opts.Version != "" {
 			if _, err := fmt.Sscanf(opts.Version, "%d-Q%d", &y, &q); err != nil || q < 1 || q > 4 {
-				return r, fmt.Errorf("--version %q: NCCI versions are YYYY-Qn", opts.Version)
+				return r, fmt.Errorf("--release %q: NCCI versions are YYYY-Qn", opts.Version)
 			}
 		}
 		if y == 0 {
-			return r, fmt.Errorf("%s: cannot tell the NCCI version from the file name (ccipra-vNNNrN-fN); give --version YYYY-Qn", base)
+			return r, fmt.Errorf("%s: cannot tell the NCCI version from the file name (ccipra-vNNNrN-fN); give --release YYYY-Qn", base)
 		}
 		if r.Part == "" {
 			r.Part = base
@@ -185,11 +185,11 @@ func releaseMeta(f codefile.Format, path, xmlVersion string, opts ImportOptions)
 		}
 		if opts.Version != "" {
 			if _, err := fmt.Sscanf(opts.Version, "%d-Q%d", &y, &q); err != nil || q < 1 || q > 4 {
-				return r, fmt.Errorf("--version %q: MUE versions are YYYY-Qn", opts.Version)
+				return r, fmt.Errorf("--release %q: MUE versions are YYYY-Qn", opts.Version)
 			}
 		}
 		if y == 0 || q < 1 || q > 4 {
-			return r, fmt.Errorf("%s: cannot tell the MUE quarter from the file name (…_Eff_MM-DD-YYYY); give --version YYYY-Qn", base)
+			return r, fmt.Errorf("%s: cannot tell the MUE quarter from the file name (…_Eff_MM-DD-YYYY); give --release YYYY-Qn", base)
 		}
 		r.Version = quarterName(y, q)
 		r.From, r.To = quarterRange(y, q)
@@ -198,7 +198,7 @@ func releaseMeta(f codefile.Format, path, xmlVersion string, opts ImportOptions)
 	case codefile.CPTDescriptors:
 		y := year()
 		if y == 0 {
-			return r, fmt.Errorf("%s: cannot tell the CPT year from the file name; give --version YYYY", base)
+			return r, fmt.Errorf("%s: cannot tell the CPT year from the file name; give --release YYYY", base)
 		}
 		r.Version = strconv.Itoa(y)
 		r.From = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
