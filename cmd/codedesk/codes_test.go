@@ -18,7 +18,9 @@ func runCLI(t *testing.T, dbURL string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func fixturePath(name string) string { return filepath.Join("..", "..", "internal", "codes", "testdata", name) }
+func fixturePath(name string) string {
+	return filepath.Join("..", "..", "internal", "codes", "testdata", name)
+}
 
 func TestCodesCommands(t *testing.T) {
 	t.Parallel()

@@ -496,8 +496,8 @@ func (w *writer) write(f codefile.Format, r io.Reader) (int64, error) {
 			return n, err
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO ncci_ptp_codes (release_id, code)
-			SELECT ?, column1 FROM ncci_ptp WHERE release_id = ? UNION SELECT ?, column2 FROM ncci_ptp WHERE release_id = ?`,
-			w.rel, w.rel, w.rel, w.rel); err != nil {
+			SELECT release_id, column1 FROM ncci_ptp WHERE release_id = ?
+			UNION SELECT release_id, column2 FROM ncci_ptp WHERE release_id = ?`, w.rel, w.rel); err != nil {
 			return n, fmt.Errorf("%s: listing the codes of the edits: %w", w.file, err)
 		}
 		return n, nil
