@@ -10,7 +10,7 @@ import (
 
 // idleClient logs in as account, selects INBOX and reports every EXISTS
 // count the server pushes.
-func idleClient(t *testing.T, s *Server, user, pass string) (*imapclient.Client, <-chan uint32) {
+func idleClient(t testing.TB, s *Server, user, pass string) (*imapclient.Client, <-chan uint32) {
 	t.Helper()
 	exists := make(chan uint32, 100)
 	c, err := imapclient.DialInsecure(s.IMAPAddr(), &imapclient.Options{
