@@ -18,6 +18,9 @@ type Sink struct {
 	q       *Queue
 	metrics *Metrics
 	now     func() time.Time
+	// beforeCommit, when set (tests), runs inside the transaction just
+	// before it commits; an error rolls everything back.
+	beforeCommit func(*mailbox.Fetched) error
 }
 
 // NewSink returns the poller's sink on q.
@@ -72,7 +75,13 @@ func (s *Sink) Deliver(ctx context.Context, m *mailbox.Fetched) error {
 				return err
 			}
 		}
-		return store.SaveCheckpoint(ctx, tx, store.Checkpoint{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, LastUID: m.UID})
+		if err := store.SaveCheckpoint(ctx, tx, store.Checkpoint{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, LastUID: m.UID}); err != nil {
+			return err
+		}
+		if s.beforeCommit != nil {
+			return s.beforeCommit(m)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("storing fetched message uid %d: %w", m.UID, err)

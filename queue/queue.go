@@ -69,6 +69,9 @@ type Config struct {
 	Logger            *slog.Logger
 	// ID names this node's client (several nodes can share PostgreSQL).
 	ID string
+	// RetryPolicy, when set, replaces River's default backoff (attempt^4
+	// seconds); tests use a fast one.
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // engine is the part of a River client that depends on the driver's
@@ -131,6 +134,7 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		ID:                cfg.ID,
 		// Completed jobs are kept a day for the admin job view.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		RetryPolicy:                 cfg.RetryPolicy,
 	}
 	if workers != nil && cfg.Workers > 0 {
 		send := max(2, cfg.Workers/4)
