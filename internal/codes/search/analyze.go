@@ -11,9 +11,10 @@ import (
 // rawWord is one word of a text before stemming.
 type rawWord struct {
 	w     string
-	paren bool // inside (…) or […]: a nonessential modifier
-	orig  bool // a query's own word kept beside a lay-term rewrite
-	brk   bool // punctuation stands between this word and the one before
+	cls   uint16 // wordClass bits
+	paren bool   // inside (…) or […]: a nonessential modifier
+	orig  bool   // a query's own word kept beside a lay-term rewrite
+	brk   bool   // punctuation stands between this word and the one before
 }
 
 // token is one analysed word: its index term and how it counts.
@@ -23,12 +24,17 @@ type token struct {
 	orig bool   // a query's own word beside its lay-term rewrite
 }
 
-// analyzer turns text into tokens. It caches stems, so one analyzer must
-// not be shared between goroutines; the zero value is ready to use.
+// analyzer turns text into tokens. It caches stems and folded words and
+// reuses its buffers, so one analyzer must not be shared between
+// goroutines, and the tokens it returns are valid until its next call; the
+// zero value is ready to use.
 type analyzer struct {
-	stems map[string]string
-	buf   []rawWord
-	sb    strings.Builder
+	stems  map[string]string // word → stem; nil: no cache
+	folded map[string]string // raw word → folded word; nil: no cache
+	buf    []rawWord
+	rw     []rawWord
+	toks   []token
+	sb     strings.Builder
 }
 
 // stem returns the index stem of a lower-case word: Snowball English, then
@@ -115,11 +121,9 @@ func (a *analyzer) words(text string) []rawWord {
 			}
 			break
 		}
-		for _, w := range a.splitWord(text[start:i]) {
-			if w == "" {
-				continue
-			}
-			out = append(out, rawWord{w: w, paren: depth > 0, brk: brk})
+		n := len(out)
+		out = a.appendWords(out, text[start:i], depth > 0, brk)
+		if len(out) > n {
 			brk = false
 		}
 	}
@@ -133,26 +137,36 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’' || r == '/'
 }
 
-// splitWord normalises one run of word characters into zero or more words.
-func (a *analyzer) splitWord(s string) []string {
+// appendWords normalises one run of word characters into zero or more
+// words and appends them to out.
+func (a *analyzer) appendWords(out []rawWord, s string, paren, brk bool) []rawWord {
+	add := func(w string) {
+		if w != "" {
+			out = append(out, rawWord{w: w, cls: wordClass[w], paren: paren, brk: brk})
+			brk = false
+		}
+	}
 	s = a.fold(s)
 	if strings.IndexByte(s, '/') < 0 {
-		return []string{s}
+		add(s)
+		return out
 	}
 	if exp, ok := slashAbbrev[s]; ok {
-		return strings.Fields(exp)
+		for _, w := range strings.Fields(exp) {
+			add(w)
+		}
+		return out
 	}
-	var out []string
 	switch {
 	case strings.HasPrefix(s, "w/o"):
-		out, s = append(out, "without"), s[3:]
+		add("without")
+		s = s[3:]
 	case strings.HasPrefix(s, "w/"):
-		out, s = append(out, "with"), s[2:]
+		add("with")
+		s = s[2:]
 	}
 	for _, p := range strings.Split(s, "/") {
-		if p != "" {
-			out = append(out, p)
-		}
+		add(p)
 	}
 	return out
 }
@@ -160,6 +174,27 @@ func (a *analyzer) splitWord(s string) []string {
 // fold lower-cases s, removes apostrophes and accents, and maps the British
 // digraphs ae and oe to e (anaemia, oedema, haemorrhage).
 func (a *analyzer) fold(s string) string {
+	plain := true // lower-case ASCII letters and digits only: s is its own fold
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain && !strings.Contains(s, "ae") && !strings.Contains(s, "oe") {
+		return s
+	}
+	if w, ok := a.folded[s]; ok {
+		return w
+	}
+	w := a.foldSlow(s)
+	if a.folded != nil {
+		a.folded[s] = w
+	}
+	return w
+}
+
+func (a *analyzer) foldSlow(s string) string {
 	a.sb.Reset()
 	for _, r := range s {
 		switch {
@@ -243,8 +278,9 @@ type analyzeOptions struct {
 // analyze turns text into tokens: words, lexicon rewrites, stop words,
 // negation scopes, nonessential modifiers and stems.
 func (a *analyzer) analyze(text string, o analyzeOptions) []token {
-	ws := rewrite(a.words(text), o.query)
-	var out []token
+	ws := a.rewrite(a.words(text), o.query)
+	out := a.toks[:0]
+	defer func() { a.toks = out[:0] }()
 	neg, opt := false, false // current scope
 	negated := 0             // content words negated in the current scope
 	suffix := false          // inside an ICD-10-CM 7th-character suffix
@@ -254,11 +290,11 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 		if w.brk {
 			neg, opt = false, false
 		}
-		if o.icd && !o.query && w.brk && suffixStarts[w.w] {
+		if o.icd && !o.query && w.brk && w.cls&wcSuffixStart != 0 {
 			suffix = true
 		}
 		switch {
-		case negators[w.w]:
+		case w.cls&wcNegator != 0:
 			// "with or without X": X is neither required nor excluded.
 			if w.w == "without" && i >= 2 && ws[i-1].w == "or" && ws[i-2].w == "with" {
 				neg, opt = false, true
@@ -267,15 +303,15 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 			}
 			negated = 0
 			continue
-		case scopeEnders[w.w]:
+		case w.cls&wcScopeEnd != 0:
 			if negated > 0 || !neg {
 				neg, opt = false, false
 			}
 			continue
-		case (w.w == "a" || w.w == "i") && i > 0 && designatorHeads[ws[i-1].w]:
+		case (w.w == "a" || w.w == "i") && i > 0 && ws[i-1].cls&wcDesignatorHead != 0:
 			// "vitamin A", "grade I": a designator, not an article or pronoun.
 			designator = true
-		case stopWords[w.w]:
+		case w.cls&wcStop != 0:
 			continue
 		}
 		t := a.stem(w.w)
@@ -284,7 +320,7 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 			negated++
 		}
 		tok := token{term: t, opt: opt || w.orig || suffix || (o.icd && w.paren), orig: w.orig}
-		if o.query && queryFiller[w.w] && !designator {
+		if o.query && w.cls&wcFiller != 0 && !designator {
 			tok.opt = true // narrative filler: counts only where a text has it
 		}
 		if o.icd && neg {
@@ -301,7 +337,7 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 				// "unspecified site", "of unspecified femur," name the
 				// default; "with unspecified complications" does not.
 				tok.opt = true
-				if i+1 < len(ws) && (defaultHeads[ws[i+1].w] ||
+				if i+1 < len(ws) && (ws[i+1].cls&wcDefaultHead != 0 ||
 					i > 0 && ws[i-1].w == "of" && (i+2 == len(ws) || ws[i+2].brk)) {
 					optNext = true
 				}
@@ -333,6 +369,44 @@ var defaultHeads = map[string]bool{
 	"kind": true, "cause": true, "severity": true, "class": true, "stage": true,
 	"trimester": true, "episode": true, "organism": true, "laterality": true,
 }
+
+// Word classes, looked up once per word (wordClass).
+const (
+	wcNegator        uint16 = 1 << iota // starts a negation scope
+	wcScopeEnd                          // ends a negation scope; a stop word too
+	wcStop                              // carries no meaning for matching
+	wcFiller                            // narrative filler in a query
+	wcDesignatorHead                    // "vitamin" in "vitamin A"
+	wcSuffixStart                       // opens an ICD-10-CM 7th-character suffix
+	wcDefaultHead                       // "site" in "unspecified site"
+	wcAbbrevFirst                       // first word of an abbreviation rewrite
+	wcLayFirst                          // first word of a lay-term rewrite
+)
+
+// wordClass maps a word to its class bits.
+var wordClass = func() map[string]uint16 {
+	m := map[string]uint16{}
+	for _, c := range []struct {
+		words map[string]bool
+		bit   uint16
+	}{
+		{negators, wcNegator}, {scopeEnders, wcScopeEnd}, {stopWords, wcStop}, {queryFiller, wcFiller},
+		{designatorHeads, wcDesignatorHead}, {suffixStarts, wcSuffixStart}, {defaultHeads, wcDefaultHead},
+	} {
+		for w, ok := range c.words {
+			if ok {
+				m[w] |= c.bit
+			}
+		}
+	}
+	for w := range abbrevByFirst {
+		m[w] |= wcAbbrevFirst
+	}
+	for w := range layByFirst {
+		m[w] |= wcLayFirst
+	}
+	return m
+}()
 
 // negators start a negation scope.
 var negators = map[string]bool{"without": true, "no": true, "not": true}

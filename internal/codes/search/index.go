@@ -208,7 +208,7 @@ func buildSegment(system string, docs []Doc) *segment {
 	docOff := make([]uint32, n+1)
 	var docTerms []uint32 // term<<1 | opt, per doc, deduplicated
 	var df []uint32
-	a := analyzer{stems: map[string]string{}}
+	a := analyzer{stems: map[string]string{}, folded: map[string]string{}}
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	for i, d := range docs {

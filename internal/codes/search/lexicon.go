@@ -204,13 +204,20 @@ var slashAbbrev = map[string]string{
 // to the word after it ("non-displaced", "non displaced" → "nondisplaced").
 // A rewrite does not cross punctuation. For a query, lay terms are
 // rewritten too and their own words kept as nonessential (orig) words.
-func rewrite(ws []rawWord, query bool) []rawWord {
-	out := make([]rawWord, 0, len(ws)+4)
+func (a *analyzer) rewrite(ws []rawWord, query bool) []rawWord {
+	out := a.rw[:0]
+	defer func() { a.rw = out[:0] }()
 	for i := 0; i < len(ws); {
 		w := ws[i]
 		if w.w == "non" && i+1 < len(ws) && !ws[i+1].brk && isAlpha(ws[i+1].w) {
-			out = append(out, rawWord{w: "non" + ws[i+1].w, paren: w.paren, brk: w.brk})
+			nw := "non" + ws[i+1].w
+			out = append(out, rawWord{w: nw, cls: wordClass[nw], paren: w.paren, brk: w.brk})
 			i += 2
+			continue
+		}
+		if w.cls&(wcAbbrevFirst|wcLayFirst) == 0 {
+			out = append(out, w)
+			i++
 			continue
 		}
 		e, ok := longestMatch(abbrevByFirst, ws, i)
@@ -226,7 +233,7 @@ func rewrite(ws []rawWord, query bool) []rawWord {
 			continue
 		}
 		for k, t := range e.to {
-			out = append(out, rawWord{w: t, paren: w.paren, brk: w.brk && k == 0})
+			out = append(out, rawWord{w: t, cls: wordClass[t], paren: w.paren, brk: w.brk && k == 0})
 		}
 		if lay {
 			for k := range e.from {
