@@ -42,10 +42,9 @@ func (dw *DraftWorker) Work(ctx context.Context, job *river.Job[DraftArgs]) erro
 	if err != nil {
 		return err
 	}
-	greeting := reply.Greeting(question.FromName)
 	subject := reply.Subject(question.Subject, c.ID)
-	auto := d.Policy.AutoSend && res.Confidence >= d.Policy.MinConfidence && res.Kind != analysis.KindNotAQuestion
-	out, err := d.Renderer.Render(reply.Data{CaseID: c.ID, Greeting: greeting, Result: res, DeskName: d.Desk.Name, Reviewed: !auto})
+	auto, held := d.Policy.allows(res)
+	out, err := compose(d.Renderer, d.Desk, c.ID, question.FromName, res, !auto)
 	if err != nil {
 		return river.JobCancel(err)
 	}
@@ -80,11 +79,7 @@ func (dw *DraftWorker) Work(ctx context.Context, job *river.Job[DraftArgs]) erro
 			err = dw.w.q.InsertTx(ctx, tx, SendArgs{DraftID: draftID})
 		default:
 			next = store.StatusAwaitingReview
-			reason := ""
-			if d.Policy.AutoSend {
-				reason = fmt.Sprintf("confidence %.2f below %.2f", res.Confidence, d.Policy.MinConfidence)
-			}
-			_, err = store.TransitionCase(ctx, tx, c.ID, nil, next, reason)
+			_, err = store.TransitionCase(ctx, tx, c.ID, nil, next, held)
 		}
 		if err != nil {
 			return err

@@ -72,7 +72,6 @@ func (iw *IngestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) er
 // question threads an answerable message into its case and enqueues the
 // analysis.
 func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message) (int64, error) {
-	d := iw.w.deps
 	from := p.From.Addr
 	th, err := intake.Thread(ctx, tx, from, p.Subject, p.InReplyTo, p.References)
 	if err != nil {
@@ -96,8 +95,7 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 	if err := store.AddParticipant(ctx, tx, caseID, from); err != nil {
 		return 0, err
 	}
-	question, _, _ := mailparse.NewText(p.Text)
-	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, question, store.MessageParsed, "")); err != nil {
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, questionText(p), store.MessageParsed, "")); err != nil {
 		return 0, err
 	}
 	if _, err := store.TransitionCase(ctx, tx, caseID, nil, store.StatusParsed, ""); err != nil {
@@ -106,7 +104,6 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 	if err := iw.w.q.InsertTx(ctx, tx, AnalyseArgs{CaseID: caseID, MessageID: msg.ID}); err != nil {
 		return 0, err
 	}
-	_ = d
 	return caseID, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,10 +76,12 @@ type node struct {
 	http     *http.Server
 	httpAddr string
 	poller   context.CancelFunc
+	mailbox  *mailbox.Poller
 	wg       sync.WaitGroup
 	reg      *prometheus.Registry
 	mbox     *mailbox.Metrics
 	closed   sync.Once
+	started  time.Time
 }
 
 // startNode wires config → database → code sets → River → poller → HTTP and
@@ -89,7 +92,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		log = slog.New(slog.DiscardHandler)
 		cfg.Logger = log
 	}
-	n := &node{cfg: cfg, reg: prometheus.NewRegistry()}
+	n := &node{cfg: cfg, reg: prometheus.NewRegistry(), started: time.Now()}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -176,10 +179,14 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		mcfg := mailbox.Config{Addr: cfg.IMAP.Addr, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: imapPass,
 			Mailbox: cfg.IMAP.Mailbox, PollInterval: cfg.IMAP.PollInterval, Timeout: cfg.IMAP.Timeout,
 			Logger: log.With("component", "mailbox"), Metrics: n.mbox}
+		if n.mailbox, err = mailbox.New(mcfg, sink); err != nil {
+			cancel()
+			return nil, fmt.Errorf("configuring the mailbox poller: %w", err)
+		}
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			if err := mailbox.Run(pctx, mcfg, sink); err != nil && !errors.Is(err, context.Canceled) {
+			if err := n.mailbox.Run(pctx); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("mailbox poller stopped", "error", err)
 			}
 		}()
@@ -280,11 +287,45 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := n.db.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		dbStatus, status, code = "error", "unavailable", http.StatusServiceUnavailable
 	}
-	releases := 0
+	h := health{Status: status, Database: dbStatus}
 	if kb := n.kb.Load(); kb != nil {
-		releases = len(kb.Releases())
+		h.CodeSetReleases = len(kb.Releases())
+	}
+	if n.mailbox != nil {
+		st := n.mailbox.Status()
+		mh := &mailboxHealth{Connected: st.Connected, Idle: st.Idle, Pending: st.Pending, LastError: st.LastError,
+			DeliveryFailures: st.DeliveryFailures}
+		if !st.LastSuccess.IsZero() {
+			mh.LastSuccess = st.LastSuccess.UTC().Format(time.RFC3339)
+			mh.LagSeconds = time.Since(st.LastSuccess).Seconds()
+		}
+		// A mailbox that has not been read for three poll intervals (or
+		// whose deliveries keep failing) makes the node unhealthy.
+		stale := 3*n.cfg.IMAP.PollInterval + n.cfg.IMAP.Timeout
+		if st.DeliveryFailures >= 3 || (!st.LastSuccess.IsZero() && time.Since(st.LastSuccess) > stale) ||
+			(st.LastSuccess.IsZero() && time.Since(n.started) > stale) {
+			h.Status, code = "degraded", http.StatusServiceUnavailable
+		}
+		h.Mailbox = mh
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	fmt.Fprintf(w, `{"status":%q,"database":%q,"code_set_releases":%d}`+"\n", status, dbStatus, releases)
+	_ = json.NewEncoder(w).Encode(h)
+}
+
+type health struct {
+	Status          string         `json:"status"`
+	Database        string         `json:"database"`
+	CodeSetReleases int            `json:"code_set_releases"`
+	Mailbox         *mailboxHealth `json:"mailbox,omitempty"`
+}
+
+type mailboxHealth struct {
+	Connected        bool    `json:"connected"`
+	Idle             bool    `json:"idle"`
+	LastSuccess      string  `json:"last_success,omitempty"`
+	LagSeconds       float64 `json:"lag_seconds,omitempty"`
+	Pending          int     `json:"pending"`
+	DeliveryFailures int     `json:"delivery_failures"`
+	LastError        string  `json:"last_error,omitempty"`
 }

@@ -98,12 +98,16 @@ var (
 )
 
 // Subject is "Re: <original subject> [Case #N]", without piling up "Re:"
-// prefixes or case tags from earlier replies.
+// prefixes or case tags from earlier replies; without a case (0) the tag is
+// left out.
 func Subject(original string, caseID int64) string {
 	s := strings.TrimSpace(reCaseTag.ReplaceAllString(original, ""))
 	s = strings.TrimSpace(rePrefix.ReplaceAllString(s, ""))
 	if s == "" {
 		s = "Your coding question"
+	}
+	if caseID == 0 {
+		return "Re: " + s
 	}
 	return fmt.Sprintf("Re: %s [Case #%d]", s, caseID)
 }
