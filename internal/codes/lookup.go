@@ -66,7 +66,7 @@ type Ref struct {
 
 // Change is what a release's addenda say about a code.
 type Change struct {
-	Action    string    `json:"action"` // added, revised, deleted
+	Action    string    `json:"action"` // added, revised, deleted, subdivided (deleted as a code, kept as a header)
 	Release   string    `json:"release"`
 	Effective time.Time `json:"effective"`
 	// Was is the description before a revision.
@@ -232,17 +232,26 @@ func (kb *KB) lookupAddenda(sys System, c string, dos time.Time) (Entry, bool) {
 	return Entry{}, false
 }
 
-// withChange adds what the addenda of the code's release say about it.
+// withChange adds what the addenda of the code's release say about it. A
+// code the release deleted as a billable code but kept as a header was
+// subdivided: its new codes replace it.
 func (kb *KB) withChange(e *Entry, sys System, c string, dos time.Time) {
 	if e.Change != nil {
 		return
 	}
-	ver := kb.releaseOf(sys, e.Release).Version
+	rel := kb.releaseOf(sys, e.Release)
 	for _, a := range kb.addenda[sys] {
-		if a.rel.Version != ver {
+		if a.rel.Version != rel.Version {
 			continue
 		}
 		switch {
+		case a.deleted[c] != nil && e.Status == "header":
+			e.Change = &Change{Action: "subdivided", Release: a.rel.Name, Effective: a.rel.From, Was: a.deleted[c].long}
+			e.ReplacedBy = e.BillableChildren
+			if !dos.Before(a.rel.From) {
+				e.Warnings = append(e.Warnings, fmt.Sprintf("a billable code until %s; %s made it a header: report one of the codes below it",
+					a.rel.From.AddDate(0, 0, -1).Format(time.DateOnly), a.rel.Name))
+			}
 		case a.added[c] != nil:
 			e.Change = &Change{Action: "added", Release: a.rel.Name, Effective: a.rel.From}
 		case a.revised[c] != nil:
