@@ -9,6 +9,7 @@ import (
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailparse"
 	"github.com/codedesk/codedesk/internal/store"
+	"github.com/riverqueue/river"
 )
 
 // Sink stores what the mailbox poller fetches: the raw message, its ingest
@@ -18,8 +19,8 @@ type Sink struct {
 	q       *Queue
 	metrics *Metrics
 	now     func() time.Time
-	// beforeCommit, when set (tests), runs inside the transaction just
-	// before it commits; an error rolls everything back.
+	// beforeCommit, when set (tests), runs for each message inside the
+	// transaction just before it commits; an error rolls everything back.
 	beforeCommit func(*mailbox.Fetched) error
 }
 
@@ -42,16 +43,71 @@ func (s *Sink) Checkpoint(ctx context.Context, mb string) (uidValidity, lastUID 
 	return c.UIDValidity, c.LastUID, true, nil
 }
 
-// Deliver implements mailbox.Sink. A message already stored — same UID, or
-// same Message-ID and content — is absorbed: no second row, no second job.
-func (s *Sink) Deliver(ctx context.Context, m *mailbox.Fetched) error {
+// Deliver implements mailbox.Sink: the batch's messages, their ingest jobs
+// and the checkpoint commit in one transaction. A message already stored —
+// same UID, or same Message-ID and content — is absorbed: no second row, no
+// second job.
+func (s *Sink) Deliver(ctx context.Context, batch []*mailbox.Fetched) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	rows := make([]*store.Message, len(batch))
+	for i, m := range batch {
+		rows[i] = s.row(m)
+	}
+	inserted := make([]bool, len(batch))
+	err := s.q.db.WithTx(ctx, func(tx *store.Tx) error {
+		var jobs []river.JobArgs
+		for i, row := range rows {
+			var err error
+			if _, inserted[i], err = store.InsertMessage(ctx, tx, row); err != nil {
+				return err
+			}
+			if inserted[i] {
+				jobs = append(jobs, IngestArgs{MessageID: row.ID})
+			}
+		}
+		if err := s.q.InsertManyTx(ctx, tx, jobs); err != nil {
+			return err
+		}
+		last := batch[len(batch)-1]
+		if err := store.SaveCheckpoint(ctx, tx, store.Checkpoint{Mailbox: last.Mailbox, UIDValidity: last.UIDValidity, LastUID: last.UID}); err != nil {
+			return err
+		}
+		if s.beforeCommit != nil {
+			for _, m := range batch {
+				if err := s.beforeCommit(m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storing %d fetched messages from uid %d: %w", len(batch), batch[0].UID, err)
+	}
+	for i, row := range rows {
+		s.metrics.storedMessage(inserted[i])
+		if inserted[i] {
+			s.q.logger.InfoContext(ctx, "message stored", "message_id", row.ID, "uid", batch[i].UID, "size", batch[i].Size, "truncated", batch[i].Truncated)
+		} else {
+			s.q.logger.InfoContext(ctx, "duplicate message absorbed", "message_id", row.ID, "uid", batch[i].UID)
+		}
+	}
+	return nil
+}
+
+// row is the database row of a fetched message. The Message-ID is the
+// message's own, or — when it has none or cannot be parsed — a stand-in
+// derived from its content, so that a re-fetch is still recognised.
+func (s *Sink) row(m *mailbox.Fetched) *store.Message {
 	hash := mailparse.ContentHash(m.Raw)
 	msgID := mailparse.SynthesizedMessageID(hash)
 	if p, err := mailparse.Parse(m.Raw, mailparse.Options{}); err == nil && p.MessageID != "" {
 		msgID = p.MessageID
 	}
 	uv, uid := int64(m.UIDValidity), int64(m.UID)
-	row := &store.Message{
+	return &store.Message{
 		Direction:   store.Inbound,
 		Mailbox:     m.Mailbox,
 		UIDValidity: &uv,
@@ -64,33 +120,4 @@ func (s *Sink) Deliver(ctx context.Context, m *mailbox.Fetched) error {
 		Status:      store.MessageReceived,
 		ReceivedAt:  s.now(),
 	}
-	var inserted bool
-	err := s.q.db.WithTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if _, inserted, err = store.InsertMessage(ctx, tx, row); err != nil {
-			return err
-		}
-		if inserted {
-			if err := s.q.InsertTx(ctx, tx, IngestArgs{MessageID: row.ID}); err != nil {
-				return err
-			}
-		}
-		if err := store.SaveCheckpoint(ctx, tx, store.Checkpoint{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, LastUID: m.UID}); err != nil {
-			return err
-		}
-		if s.beforeCommit != nil {
-			return s.beforeCommit(m)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("storing fetched message uid %d: %w", m.UID, err)
-	}
-	s.metrics.storedMessage(inserted)
-	if inserted {
-		s.q.logger.InfoContext(ctx, "message stored", "message_id", row.ID, "uid", m.UID, "size", m.Size, "truncated", m.Truncated)
-	} else {
-		s.q.logger.InfoContext(ctx, "duplicate message absorbed", "message_id", row.ID, "uid", m.UID)
-	}
-	return nil
 }

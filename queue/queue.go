@@ -81,6 +81,7 @@ type engine interface {
 	stop(ctx context.Context) error
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	uiHandler(ctx context.Context, prefix string, logger *slog.Logger) (http.Handler, error)
 }
@@ -97,6 +98,9 @@ func (e *riverEngine[TTx]) insert(ctx context.Context, args river.JobArgs, opts 
 }
 func (e *riverEngine[TTx]) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return e.c.InsertTx(ctx, e.unwrap(tx), args, opts)
+}
+func (e *riverEngine[TTx]) insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return e.c.InsertManyTx(ctx, e.unwrap(tx), params)
 }
 func (e *riverEngine[TTx]) subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
 	return e.c.Subscribe(kinds...)
@@ -200,6 +204,22 @@ func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs) 
 	}
 	if res.UniqueSkippedAsDuplicate {
 		q.logger.DebugContext(ctx, "job already enqueued", "kind", args.Kind(), "job_id", res.Job.ID)
+	}
+	return nil
+}
+
+// InsertManyTx enqueues several jobs in the caller's transaction with one
+// round of inserts.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *store.Tx, args []river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := q.eng.insertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueueing %d %s jobs: %w", len(args), args[0].Kind(), err)
 	}
 	return nil
 }

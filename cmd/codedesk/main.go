@@ -133,5 +133,5 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // openDB opens the configured database.
 func openDB(ctx context.Context, c config.Database) (*store.DB, error) {
-	return store.Open(ctx, c.URL, store.Options{})
+	return store.Open(ctx, c.URL, store.Options{MaxConns: c.MaxConns})
 }

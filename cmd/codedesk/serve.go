@@ -111,7 +111,13 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if cfg.DB != nil {
 		n.db = cfg.DB
 	} else {
-		if n.db, err = openDB(ctx, cfg.Database); err != nil {
+		dbc := cfg.Database
+		if dbc.MaxConns == 0 && store.IsPostgresURL(dbc.URL) {
+			// Every worker may hold a connection for its transaction; the
+			// poller, River's own work and the web desk need a few more.
+			dbc.MaxConns = cfg.Queue.Workers + max(2, cfg.Queue.Workers/4) + 10
+		}
+		if n.db, err = openDB(ctx, dbc); err != nil {
 			return nil, err
 		}
 		n.ownDB = true

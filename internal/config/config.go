@@ -17,7 +17,8 @@ import (
 
 // Database selects the database.
 type Database struct {
-	URL string `name:"database-url" env:"CODEDESK_DATABASE_URL" default:"var/codedesk.db" help:"SQLite file path (the embedded default), or a postgres:// URL to share one database between several nodes."`
+	URL      string `name:"database-url" env:"CODEDESK_DATABASE_URL" default:"var/codedesk.db" help:"SQLite file path (the embedded default), or a postgres:// URL to share one database between several nodes."`
+	MaxConns int    `name:"database-max-conns" env:"CODEDESK_DATABASE_MAX_CONNS" default:"0" help:"PostgreSQL connections per node (0: enough for every worker plus the poller and the web desk)."`
 }
 
 // Log configures structured logging. Logs carry IDs only, never message

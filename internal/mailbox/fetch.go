@@ -17,6 +17,15 @@ import (
 // metaBatch is how many messages one FETCH of sizes and dates covers.
 const metaBatch = 200
 
+// deliverBatch and deliverBatchBytes bound how many fetched messages (and
+// bytes) are handed to the sink in one transaction. A backlog then costs
+// one commit per batch instead of one per message; a single new message is
+// still delivered at once, alone.
+const (
+	deliverBatch      = 64
+	deliverBatchBytes = 16 << 20
+)
+
 // meta is what the poller learns about a message before fetching it.
 type meta struct {
 	uid          imap.UID
@@ -58,6 +67,45 @@ func (p *Poller) sync(ctx context.Context, c *imapclient.Client, dc *deadlineCon
 		return err
 	}
 	p.setPending(len(uids))
+	var (
+		pending      []*Fetched
+		pendingBytes int64
+	)
+	// flush hands the fetched messages to the sink in one transaction and
+	// only then marks them \Seen.
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := p.sink.Deliver(ctx, pending); err != nil {
+			p.m.deliveryErrors.Inc()
+			if len(pending) == 1 {
+				return &sinkError{fmt.Errorf("delivering UID %d: %w", pending[0].UID, err)}
+			}
+			// One bad message must not hold back the good ones before it:
+			// deliver one at a time up to the one that fails.
+			p.log.Warn("batch delivery failed; delivering one by one", "messages", len(pending), "error", err)
+			for i, f := range pending {
+				if err := p.sink.Deliver(ctx, pending[i:i+1]); err != nil {
+					p.m.deliveryErrors.Inc()
+					return &sinkError{fmt.Errorf("delivering UID %d: %w", f.UID, err)}
+				}
+				p.delivered(f)
+				if err := p.markSeen(c, dc, imap.UID(f.UID)); err != nil {
+					return err
+				}
+			}
+			pending, pendingBytes = pending[:0], 0
+			return nil
+		}
+		set := make([]imap.UID, 0, len(pending))
+		for _, f := range pending {
+			p.delivered(f)
+			set = append(set, imap.UID(f.UID))
+		}
+		pending, pendingBytes = pending[:0], 0
+		return p.markSeen(c, dc, set...)
+	}
 	for len(uids) > 0 {
 		batch := uids[:min(len(uids), metaBatch)]
 		metas, err := p.fetchMeta(c, dc, batch)
@@ -76,14 +124,16 @@ func (p *Poller) sync(ctx context.Context, c *imapclient.Client, dc *deadlineCon
 			if f == nil {
 				continue // expunged since the size fetch
 			}
-			if err := p.sink.Deliver(ctx, f); err != nil {
-				p.m.deliveryErrors.Inc()
-				return &sinkError{fmt.Errorf("delivering UID %d: %w", uid, err)}
+			pending = append(pending, f)
+			pendingBytes += int64(len(f.Raw))
+			if len(pending) >= deliverBatch || pendingBytes >= deliverBatchBytes {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
-			p.delivered(f)
-			if err := p.markSeen(c, dc, uid); err != nil {
-				return err
-			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		uids = uids[len(batch):]
 	}
@@ -297,22 +347,22 @@ func readLimited(r imap.LiteralReader, limit int64, keepPrefix bool) (data []byt
 	return buf.Bytes(), false, nil
 }
 
-// markSeen sets \Seen on a delivered message (STORE +FLAGS.SILENT). A
+// markSeen sets \Seen on delivered messages (one STORE +FLAGS.SILENT). A
 // refusal by the server is logged, not fatal: the checkpoint, not \Seen,
 // records what was stored.
-func (p *Poller) markSeen(c *imapclient.Client, dc *deadlineConn, uid imap.UID) error {
+func (p *Poller) markSeen(c *imapclient.Client, dc *deadlineConn, uids ...imap.UID) error {
 	dc.arm(p.cfg.Timeout)
 	defer dc.disarm()
-	err := c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{
+	err := c.Store(imap.UIDSetNum(uids...), &imap.StoreFlags{
 		Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen},
 	}, nil).Close()
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		p.log.Warn("server refused to set \\Seen", "uid", uint32(uid), "error", err)
+		p.log.Warn("server refused to set \\Seen", "uids", len(uids), "first_uid", uint32(uids[0]), "error", err)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("setting \\Seen on UID %d: %w", uid, err)
+		return fmt.Errorf("setting \\Seen on %d messages from UID %d: %w", len(uids), uids[0], err)
 	}
 	return nil
 }

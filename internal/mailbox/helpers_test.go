@@ -241,40 +241,47 @@ func (s *memSink) Checkpoint(ctx context.Context, mailbox string) (uint32, uint3
 	return cp[0], cp[1], ok, nil
 }
 
-func (s *memSink) Deliver(ctx context.Context, f *Fetched) error {
+func (s *memSink) Deliver(ctx context.Context, batch []*Fetched) error {
 	s.mu.Lock()
 	before := s.before
-	k := sinkKey{f.Mailbox, f.UIDValidity, f.UID}
-	s.calls[k]++
+	for _, f := range batch {
+		s.calls[sinkKey{f.Mailbox, f.UIDValidity, f.UID}]++
+	}
 	s.mu.Unlock()
 	if before != nil {
-		if err := before(f); err != nil {
-			s.mu.Lock()
-			s.failed++
-			s.mu.Unlock()
-			return err
+		for _, f := range batch {
+			if err := before(f); err != nil {
+				// The whole batch "rolls back".
+				s.mu.Lock()
+				s.failed++
+				s.mu.Unlock()
+				return err
+			}
 		}
 	}
-	msgID := messageID(f.Raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, dupKey := s.byKey[k]
-	_, dupID := s.byMsgID[msgID]
-	if dupKey || (msgID != "" && dupID) {
-		s.duplicates++
-	} else {
-		c := *f
-		c.Raw = bytes.Clone(f.Raw)
-		s.byKey[k] = &c
-		if msgID != "" {
-			s.byMsgID[msgID] = k
+	for _, f := range batch {
+		k := sinkKey{f.Mailbox, f.UIDValidity, f.UID}
+		msgID := messageID(f.Raw)
+		_, dupKey := s.byKey[k]
+		_, dupID := s.byMsgID[msgID]
+		if dupKey || (msgID != "" && dupID) {
+			s.duplicates++
+		} else {
+			c := *f
+			c.Raw = bytes.Clone(f.Raw)
+			s.byKey[k] = &c
+			if msgID != "" {
+				s.byMsgID[msgID] = k
+			}
+			s.stored = append(s.stored, &c)
 		}
-		s.stored = append(s.stored, &c)
-	}
-	// Like store.SaveCheckpoint: within one UIDVALIDITY never backwards.
-	cp, ok := s.cp[f.Mailbox]
-	if !ok || cp[0] != f.UIDValidity || cp[1] < f.UID {
-		s.cp[f.Mailbox] = [2]uint32{f.UIDValidity, f.UID}
+		// Like store.SaveCheckpoint: within one UIDVALIDITY never backwards.
+		cp, ok := s.cp[f.Mailbox]
+		if !ok || cp[0] != f.UIDValidity || cp[1] < f.UID {
+			s.cp[f.Mailbox] = [2]uint32{f.UIDValidity, f.UID}
+		}
 	}
 	select {
 	case s.changed <- struct{}{}:

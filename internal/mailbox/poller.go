@@ -33,12 +33,13 @@ type Sink interface {
 	// up to lastUID under uidValidity is stored. ok is false before the
 	// first message.
 	Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, ok bool, err error)
-	// Deliver stores the message, enqueues its ingest job and advances the
-	// checkpoint to its UID (and UIDVALIDITY) in one transaction; it returns
-	// nil only after that transaction committed. A message already stored,
-	// by (mailbox, UIDVALIDITY, UID) or by Message-ID, is not an error: the
-	// checkpoint still advances.
-	Deliver(ctx context.Context, m *Fetched) error
+	// Deliver stores a batch of messages (in ascending UID order), enqueues
+	// their ingest jobs and advances the checkpoint to the last UID (and its
+	// UIDVALIDITY) in one transaction: all of the batch or none of it. It
+	// returns nil only after that transaction committed. A message already
+	// stored, by (mailbox, UIDVALIDITY, UID) or by Message-ID, is not an
+	// error: the checkpoint still advances.
+	Deliver(ctx context.Context, batch []*Fetched) error
 }
 
 // Status is a snapshot of the poller for health checks.
