@@ -199,4 +199,3 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
-
