@@ -16,7 +16,7 @@ help: ## Show the targets.
 
 .PHONY: build
 build: ## Build bin/codedesk.
-	$(GO) build -trimpath -o $(BIN) ./cmd/codedesk
+	$(GO) build -o $(BIN) ./cmd/codedesk
 
 .PHONY: run
 run: build ## Start everything locally: dev mail server, poller, workers, web desk (SQLite, auto-send on).
