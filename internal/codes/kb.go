@@ -50,7 +50,9 @@ type codeRec struct {
 	long     string
 	parent   *codeRec
 	children []*codeRec
-	hcpcs    *HCPCSInfo
+	// billableBelow counts the billable codes anywhere below.
+	billableBelow int
+	hcpcs         *HCPCSInfo
 }
 
 // Load reads every imported release from db into a new KB.
@@ -158,8 +160,8 @@ func (kb *KB) loadLists(ctx context.Context) error {
 	return nil
 }
 
-// link sets each code's parent (its longest proper prefix in the list) and
-// children, in file order.
+// link sets each code's parent (its longest proper prefix in the list),
+// children in file order, and the count of billable codes below each.
 func (l *codeList) link() {
 	for _, r := range l.recs {
 		for n := len(r.code) - 1; n >= 3; n-- {
@@ -167,6 +169,13 @@ func (l *codeList) link() {
 				r.parent = p
 				p.children = append(p.children, r)
 				break
+			}
+		}
+	}
+	for _, r := range l.recs {
+		if r.billable {
+			for p := r.parent; p != nil; p = p.parent {
+				p.billableBelow++
 			}
 		}
 	}

@@ -339,14 +339,17 @@ func (kb *KB) lookupList(sys System, c string, dos time.Time) (Entry, bool) {
 		for i, ch := range r.children {
 			e.Children[i] = Ref{Code: Display(sys, ch.code), Description: ch.long, Billable: ch.billable}
 		}
+		e.BillableCount = r.billableBelow
+		n := min(r.billableBelow, MaxBillableChildren)
+		e.BillableChildren = make([]Ref, 0, n)
 		var walk func(*codeRec)
-		walk = func(n *codeRec) {
-			for _, ch := range n.children {
+		walk = func(p *codeRec) {
+			for _, ch := range p.children {
+				if len(e.BillableChildren) == n {
+					return
+				}
 				if ch.billable {
-					e.BillableCount++
-					if len(e.BillableChildren) < MaxBillableChildren {
-						e.BillableChildren = append(e.BillableChildren, Ref{Code: Display(sys, ch.code), Description: ch.long, Billable: true})
-					}
+					e.BillableChildren = append(e.BillableChildren, Ref{Code: Display(sys, ch.code), Description: ch.long, Billable: true})
 				}
 				walk(ch)
 			}

@@ -44,25 +44,32 @@ func (kb *KB) near(c string, dos time.Time) []Near {
 				add(sys, r, "placeholder X added before the 7th character")
 			}
 		}
-		var edits []string
-		for i := 0; i <= len(c); i++ {
-			for j := 0; j < len(alnum); j++ {
-				if i < len(c) && alnum[j] != c[i] {
-					edits = append(edits, c[:i]+alnum[j:j+1]+c[i+1:]) // changed
-				}
-				edits = append(edits, c[:i]+alnum[j:j+1]+c[i:]) // extra
-			}
-			if i < len(c) {
-				edits = append(edits, c[:i]+c[i+1:]) // missing
-			}
-			if i+1 < len(c) {
-				edits = append(edits, c[:i]+c[i+1:i+2]+c[i:i+1]+c[i+2:]) // swapped
+		var hits []*codeRec
+		seenHit := map[*codeRec]bool{}
+		try := func(b []byte) {
+			// m[string(b)] does not allocate.
+			if r := l.byCode[string(b)]; r != nil && !seenHit[r] {
+				seenHit[r] = true
+				hits = append(hits, r)
 			}
 		}
-		var hits []*codeRec
-		for _, e := range edits {
-			if r := l.byCode[e]; r != nil {
-				hits = append(hits, r)
+		buf := make([]byte, 0, len(c)+1)
+		for i := 0; i <= len(c); i++ {
+			for j := 0; j < len(alnum); j++ {
+				if i < len(c) && alnum[j] != c[i] { // changed
+					buf = append(append(append(buf[:0], c[:i]...), alnum[j]), c[i+1:]...)
+					try(buf)
+				}
+				buf = append(append(append(buf[:0], c[:i]...), alnum[j]), c[i:]...) // extra
+				try(buf)
+			}
+			if i < len(c) { // missing
+				buf = append(append(buf[:0], c[:i]...), c[i+1:]...)
+				try(buf)
+			}
+			if i+1 < len(c) { // swapped
+				buf = append(append(append(buf[:0], c[:i]...), c[i+1], c[i]), c[i+2:]...)
+				try(buf)
 			}
 		}
 		sort.Slice(hits, func(i, j int) bool {
@@ -83,6 +90,9 @@ func (kb *KB) near(c string, dos time.Time) []Near {
 			var walk func(*codeRec)
 			walk = func(r *codeRec) {
 				for _, ch := range r.children {
+					if len(out) >= maxNear {
+						return
+					}
 					if ch.billable {
 						add(sys, ch, "billable code under "+Display(sys, p.code))
 					}
