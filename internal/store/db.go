@@ -24,7 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 // Dialect names the database engine behind a DB.
@@ -124,10 +124,8 @@ func openSQLite(ctx context.Context, dbURL string, opts Options) (*DB, error) {
 		wq[k] = v
 	}
 	wq.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
-	}
+	drv := &sqlite.Driver{}
+	w := sql.OpenDB(cachingConnector{dsn: "file:" + path + "?" + wq.Encode(), drv: drv})
 	// River's SQLite driver documentation: one connection avoids
 	// SQLITE_BUSY between River's concurrent internal operations.
 	w.SetMaxOpenConns(1)
@@ -143,11 +141,7 @@ func openSQLite(ctx context.Context, dbURL string, opts Options) (*DB, error) {
 		rq[k] = v
 	}
 	rq.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
-	}
+	r := sql.OpenDB(cachingConnector{dsn: "file:" + path + "?" + rq.Encode(), drv: drv})
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 4
