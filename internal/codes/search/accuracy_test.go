@@ -139,6 +139,9 @@ func layAccuracy(ix *Index, cases []layCase) accuracy {
 // of them with CODEDESK_SEARCH_FULL=1; the full figures are in
 // docs/bench/search.md).
 func TestOfficialDescriptorAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the index over the full shared data; skipped with -short")
+	}
 	ix, c := loadSharedIndex(t)
 	step := 20
 	if os.Getenv("CODEDESK_SEARCH_FULL") != "" {
@@ -163,6 +166,9 @@ func TestOfficialDescriptorAccuracy(t *testing.T) {
 // set written before tuning, and the held-out set written after) and
 // guards against regressions below the figures in docs/bench/search.md.
 func TestLayPhrasingAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the index over the full shared data; skipped with -short")
+	}
 	ix, _ := loadSharedIndex(t)
 	for _, set := range []struct {
 		file    string

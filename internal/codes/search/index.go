@@ -55,11 +55,8 @@ type segment struct {
 	system string
 	docs   []Doc
 
-	docCode  []int32   // doc → code id
-	docField []uint8   // doc → field rank (0 best)
-	docFlags []uint8   // doc → contrast-group flags (flag*)
-	dsum     []float32 // doc → sum of the idf of its essential terms
-	seq      []uint64  // doc → hash of its essential terms in order
+	info []docInfo // per document, packed for locality in the scoring loop
+	seq  []uint64  // doc → hash of its terms in order
 
 	codes []codeInfo // code id → code; ids follow code order
 
@@ -93,6 +90,15 @@ func (s *segment) putScratch(sc *scratch) {
 	if len(s.scratch) < 2*runtime.GOMAXPROCS(0) {
 		s.scratch = append(s.scratch, sc)
 	}
+}
+
+// docInfo is what scoring needs to know about a document.
+type docInfo struct {
+	dsum     float32 // sum of the idf of its essential terms
+	code     int32   // code id
+	field    uint8   // field rank (0 best)
+	flags    uint8   // contrast-group flags (flag*)
+	billable bool    // its code is billable
 }
 
 type codeInfo struct {
@@ -201,9 +207,7 @@ func buildSegment(system string, docs []Doc) *segment {
 		s.codes[i].code = c
 	}
 
-	s.docCode = make([]int32, n)
-	s.docField = make([]uint8, n)
-	s.docFlags = make([]uint8, n)
+	s.info = make([]docInfo, n)
 	s.seq = make([]uint64, n)
 	docOff := make([]uint32, n+1)
 	var docTerms []uint32 // term<<1 | opt, per doc, deduplicated
@@ -213,8 +217,8 @@ func buildSegment(system string, docs []Doc) *segment {
 	h.SetSeed(hashSeed)
 	for i, d := range docs {
 		id := codeIDs[d.Code]
-		s.docCode[i] = id
-		s.docField[i] = fieldRank(d.Field)
+		s.info[i].code = id
+		s.info[i].field = fieldRank(d.Field)
 		c := &s.codes[id]
 		c.billable = c.billable || d.Billable
 		if d.Field == FieldLong && !c.descLong {
@@ -223,7 +227,7 @@ func buildSegment(system string, docs []Doc) *segment {
 			c.desc, c.descDoc = d.Text, int32(i)
 		}
 		toks := a.analyze(d.Text, analyzeOptions{icd: system == "icd10cm"})
-		s.docFlags[i] = docFlags(toks)
+		s.info[i].flags = docFlags(toks)
 		s.seq[i] = seqHash(&h, toks)
 		start := len(docTerms)
 		for _, t := range toks {
@@ -264,7 +268,6 @@ func buildSegment(system string, docs []Doc) *segment {
 	for t, c := range df {
 		s.idf[t] = float32(math.Log(1 + float64(n)/float64(c)))
 	}
-	s.dsum = make([]float32, n)
 	for d := 0; d < n; d++ {
 		var sum float32
 		for _, v := range docTerms[docOff[d]:docOff[d+1]] {
@@ -275,7 +278,8 @@ func buildSegment(system string, docs []Doc) *segment {
 				sum += s.idf[t]
 			}
 		}
-		s.dsum[d] = sum
+		s.info[d].dsum = sum
+		s.info[d].billable = s.codes[s.info[d].code].billable
 	}
 	return s
 }
@@ -353,13 +357,18 @@ func queryGroups(toks []token) uint8 {
 	return f
 }
 
+// accum is what one search has matched of one document.
+type accum struct {
+	last    int32   // the last concept counted
+	q, qopt float32 // matched query weight (essential, nonessential)
+	dm      float32 // matched document weight
+}
+
 // scratch is per-search working memory for one segment.
 type scratch struct {
 	gen     uint32
-	stamp   []uint32  // doc → gen when touched by this search
-	last    []int32   // doc → last concept counted
-	q, qopt []float32 // doc → matched query weight (essential, nonessential)
-	dm      []float32 // doc → matched document weight
+	acc     []accum  // doc → what this search matched; valid where seen
+	seen    []uint64 // bitmap of the documents this search touched
 	touched []int32
 
 	cgen   []uint32 // code → gen when seen
@@ -372,8 +381,7 @@ type scratch struct {
 
 func newScratch(docs, codes int) *scratch {
 	return &scratch{
-		stamp: make([]uint32, docs), last: make([]int32, docs),
-		q: make([]float32, docs), qopt: make([]float32, docs), dm: make([]float32, docs),
+		acc: make([]accum, docs), seen: make([]uint64, (docs+63)/64),
 		cgen: make([]uint32, codes), cbest: make([]int32, codes), cvia: make([]int32, codes),
 		cscore: make([]float32, codes),
 	}
@@ -382,9 +390,11 @@ func newScratch(docs, codes int) *scratch {
 func (s *scratch) next() uint32 {
 	s.gen++
 	if s.gen == 0 { // wrapped: forget every stamp
-		clear(s.stamp)
 		clear(s.cgen)
 		s.gen = 1
+	}
+	for _, d := range s.touched {
+		s.seen[d>>6] = 0
 	}
 	s.touched = s.touched[:0]
 	s.codes = s.codes[:0]

@@ -53,7 +53,6 @@ const (
 	ownWeight    = 0.01 // how much a child's own match orders the children of one header
 	groupFactor  = 0.97 // per contrast group the query is silent on (side, encounter, …)
 	minScore     = 0.05
-	tailShare    = 0.3 // see segment.search
 	minRecall    = 0.2 // a text that explains less of the query is not a result
 )
 
@@ -223,9 +222,18 @@ type resolved struct {
 
 // search scores the segment's documents for q and appends its best limit
 // codes to out.
+//
+// Postings are read rarest concept first. Only the first grow concepts may
+// add documents to the candidates; the others only update documents already
+// found (the MaxScore idea), so a query full of common words ("other",
+// "initial encounter", "right") does not score half the code set. A
+// document that none of the growing concepts matched has a recall of at
+// most bound, hence a score of at most fMax; when the limit-th result
+// already scores that much the answer is exact, otherwise the search runs
+// again with every concept growing.
 func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 	var rcs []resolved
-	var qreq float32
+	var qreq, qopt float32
 	for _, c := range q.concepts {
 		var r resolved
 		for _, st := range c.stems {
@@ -238,7 +246,9 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 			continue // a word no document of this system has
 		}
 		r.opt = c.opt
-		if !r.opt {
+		if r.opt {
+			qopt += r.w
+		} else {
 			qreq += r.w
 		}
 		rcs = append(rcs, r)
@@ -246,16 +256,6 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 	if len(rcs) == 0 {
 		return out
 	}
-	sc := s.getScratch()
-	defer s.putScratch(sc)
-	gen := sc.next()
-
-	// Accumulate matched weights from the postings, rarest concepts first.
-	// Once the concepts processed carry 1-tailShare of the query's weight,
-	// a document none of them matched can reach a recall of at most
-	// tailShare and cannot rank; the remaining concepts then only update
-	// documents already found (the MaxScore idea), which keeps queries full
-	// of common words ("initial encounter", "unspecified") fast.
 	slices.SortStableFunc(rcs, func(a, b resolved) int {
 		if a.opt != b.opt {
 			if b.opt {
@@ -271,36 +271,62 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 		}
 		return 0
 	})
-	var done float32
-	for ci, r := range rcs {
-		grow := done < (1-tailShare)*qreq || len(sc.touched) < limit
-		if !r.opt {
-			done += r.w
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+
+	// First try: grow with the rarest concepts that carry half the
+	// essential weight (at least one).
+	grow, done := 0, float32(0)
+	for grow < len(rcs) && !rcs[grow].opt && (grow == 0 || done < qreq/2) {
+		done += rcs[grow].w
+		grow++
+	}
+	for {
+		top := s.run(sc, rcs, grow, qreq, q, limit)
+		if grow == len(rcs) {
+			return append(out, top...)
 		}
+		rest := qreq - done // essential weight that cannot add documents
+		bound := (rest + qopt) / (qreq + qopt)
+		fMax := (1 + recallWeight) * bound / (recallWeight + bound)
+		if bound < minRecall || len(top) == limit && top[limit-1].score >= fMax {
+			return append(out, top...)
+		}
+		grow = len(rcs) // rare: fall back to an exhaustive pass
+	}
+}
+
+// run is one pass of search: concepts before grow may add candidates.
+func (s *segment) run(sc *scratch, rcs []resolved, grow int, qreq float32, q *preparedQuery, limit int) []cand {
+	gen := sc.next()
+	for ci, r := range rcs {
+		growing := ci < grow
 		for _, t := range r.ids {
 			idf := s.idf[t]
 			for _, p := range s.post[s.off[t]:s.off[t+1]] {
 				d := p >> 1
-				if sc.stamp[d] != gen {
-					if !grow {
+				// The bitmap of touched documents fits in cache, the
+				// accumulators do not: test it before touching them.
+				if w, bit := d>>6, uint64(1)<<(d&63); sc.seen[w]&bit == 0 {
+					if !growing {
 						continue
 					}
-					sc.stamp[d] = gen
-					sc.q[d], sc.qopt[d], sc.dm[d] = 0, 0, 0
-					sc.last[d] = -1
+					sc.seen[w] |= bit
+					sc.acc[d] = accum{last: -1}
 					sc.touched = append(sc.touched, int32(d))
 				}
+				ac := &sc.acc[d]
 				if p&1 == 0 {
-					sc.dm[d] += idf
+					ac.dm += idf
 				}
-				if sc.last[d] == int32(ci) {
+				if ac.last == int32(ci) {
 					continue // the concept already counted through a synonym
 				}
-				sc.last[d] = int32(ci)
+				ac.last = int32(ci)
 				if r.opt {
-					sc.qopt[d] += r.w
+					ac.qopt += r.w
 				} else {
-					sc.q[d] += r.w
+					ac.q += r.w
 				}
 			}
 		}
@@ -312,7 +338,7 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 		if score < minScore {
 			continue
 		}
-		code := s.docCode[d]
+		code := s.info[d].code
 		if sc.cgen[code] != gen {
 			sc.cgen[code] = gen
 			sc.cbest[code], sc.cscore[code], sc.cvia[code] = d, score, -1
@@ -320,7 +346,7 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 			continue
 		}
 		if b := sc.cbest[code]; score > sc.cscore[code] ||
-			score == sc.cscore[code] && s.docField[d] < s.docField[b] {
+			score == sc.cscore[code] && s.info[d].field < s.info[b].field {
 			sc.cbest[code], sc.cscore[code] = d, score
 		}
 	}
@@ -330,9 +356,12 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 	// Keep the best limit codes, sorted, by insertion.
 	top := make([]cand, 0, limit+1)
 	for _, code := range sc.codes {
+		if len(top) == limit && sc.cscore[code] < top[limit-1].score {
+			continue
+		}
 		c := cand{seg: s, doc: sc.cbest[code], code: code, via: sc.cvia[code], score: sc.cscore[code],
 			billable: s.codes[code].billable}
-		c.field = s.docField[c.doc]
+		c.field = s.info[c.doc].field
 		if len(top) == limit && compareCands(c, top[limit-1]) >= 0 {
 			continue
 		}
@@ -342,7 +371,7 @@ func (s *segment) search(q *preparedQuery, limit int, out []cand) []cand {
 			top = top[:limit]
 		}
 	}
-	return append(out, top...)
+	return top
 }
 
 // propagate passes the match of a header code on to its billable
@@ -384,7 +413,7 @@ func (s *segment) propagate(sc *scratch, gen uint32, q *preparedQuery, limit int
 				continue
 			}
 			score := base
-			for silent := s.docFlags[ci.descDoc] &^ q.groups; silent != 0; silent &= silent - 1 {
+			for silent := s.info[ci.descDoc].flags &^ q.groups; silent != 0; silent &= silent - 1 {
 				score *= groupFactor
 			}
 			if sc.cgen[c] == gen {
@@ -403,27 +432,29 @@ func (s *segment) propagate(sc *scratch, gen uint32, q *preparedQuery, limit int
 
 // score is the match quality of document d for the query.
 func (s *segment) score(sc *scratch, d int32, qreq float32, q *preparedQuery) float32 {
-	matched := sc.q[d] + sc.qopt[d]
+	ac := &sc.acc[d]
+	matched := ac.q + ac.qopt
 	if matched == 0 {
 		return 0
 	}
-	recall := matched / (qreq + sc.qopt[d])
+	recall := matched / (qreq + ac.qopt)
 	if recall < minRecall {
 		return 0
 	}
+	di := &s.info[d]
 	precision := float32(1)
-	if s.dsum[d] > 0 {
-		precision = min(sc.dm[d]/s.dsum[d], 1)
+	if di.dsum > 0 {
+		precision = min(ac.dm/di.dsum, 1)
 	}
 	f := (1 + recallWeight) * precision * recall / (recallWeight*precision + recall)
-	if qreq > 0 && s.seq[d] == q.hash && sc.q[d] >= qreq*0.9999 {
+	if qreq > 0 && ac.q >= qreq*0.9999 && s.seq[d] == q.hash {
 		f += exactBonus
 	}
-	f *= fieldFactor[s.docField[d]]
-	if !s.codes[s.docCode[d]].billable {
+	f *= fieldFactor[di.field]
+	if !di.billable {
 		f *= headerFactor
 	}
-	for silent := s.docFlags[d] &^ q.groups; silent != 0; silent &= silent - 1 {
+	for silent := di.flags &^ q.groups; silent != 0; silent &= silent - 1 {
 		f *= groupFactor
 	}
 	return f
