@@ -1,6 +1,7 @@
 package search
 
 import (
+	"hash/maphash"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -35,6 +36,12 @@ type analyzer struct {
 	rw     []rawWord
 	toks   []token
 	sb     strings.Builder
+	h      maphash.Hash
+	// hash identifies the words of the last text analysed, stop words
+	// included, in order (without the words a query keeps beside a lay
+	// rewrite): equal hashes mean the same wording, so "fall from" and
+	// "fall in", or "conduct" and "conduction", stay apart.
+	hash uint64
 }
 
 // stem returns the index stem of a lower-case word: Snowball English, then
@@ -281,6 +288,14 @@ func (a *analyzer) analyze(text string, o analyzeOptions) []token {
 	ws := a.rewrite(a.words(text), o.query)
 	out := a.toks[:0]
 	defer func() { a.toks = out[:0] }()
+	a.h.SetSeed(hashSeed)
+	for _, w := range ws {
+		if !w.orig {
+			a.h.WriteString(w.w)
+			a.h.WriteByte(0)
+		}
+	}
+	a.hash = a.h.Sum64()
 	neg, opt := false, false // current scope
 	negated := 0             // content words negated in the current scope
 	suffix := false          // inside an ICD-10-CM 7th-character suffix
@@ -414,7 +429,7 @@ var negators = map[string]bool{"without": true, "no": true, "not": true}
 // scopeEnders end a negation scope; they are stop words too.
 var scopeEnders = map[string]bool{
 	"with": true, "of": true, "in": true, "on": true, "at": true, "due": true, "to": true,
-	"and": true, "or": true, "for": true, "by": true, "from": true, "involving": true,
+	"for": true, "by": true, "from": true, "involving": true,
 	"following": true, "but": true, "except": true, "as": true, "into": true, "after": true,
 	"during": true, "than": true, "while": true,
 }
@@ -428,6 +443,9 @@ var stopWords = map[string]bool{
 	"its": true, "then": true, "there": true, "which": true, "who": true, "whom": true,
 	"whose": true, "per": true, "each": true, "any": true, "also": true, "only": true,
 	"such": true, "so": true, "very": true, "s": true,
+	// "and"/"or" do not end a negation: "without perforation or abscess"
+	// excludes both.
+	"and": true, "or": true,
 }
 
 // queryFiller are words of a narrative or a question that never name a

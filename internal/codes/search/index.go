@@ -213,8 +213,6 @@ func buildSegment(system string, docs []Doc) *segment {
 	var docTerms []uint32 // term<<1 | opt, per doc, deduplicated
 	var df []uint32
 	a := analyzer{stems: map[string]string{}, folded: map[string]string{}}
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
 	for i, d := range docs {
 		id := codeIDs[d.Code]
 		s.info[i].code = id
@@ -228,7 +226,7 @@ func buildSegment(system string, docs []Doc) *segment {
 		}
 		toks := a.analyze(d.Text, analyzeOptions{icd: system == "icd10cm"})
 		s.info[i].flags = docFlags(toks)
-		s.seq[i] = seqHash(&h, toks)
+		s.seq[i] = a.hash
 		start := len(docTerms)
 		for _, t := range toks {
 			tid, ok := s.terms[t.term]
@@ -282,21 +280,6 @@ func buildSegment(system string, docs []Doc) *segment {
 		s.info[d].billable = s.codes[s.info[d].code].billable
 	}
 	return s
-}
-
-// seqHash hashes the terms of toks in order (without the words a query
-// kept beside a lay-term rewrite): two texts with the same hash say the
-// same thing in the same words.
-func seqHash(h *maphash.Hash, toks []token) uint64 {
-	h.Reset()
-	for _, t := range toks {
-		if t.orig {
-			continue
-		}
-		h.WriteString(t.term)
-		h.WriteByte(0)
-	}
-	return h.Sum64()
 }
 
 // Stems of the contrast-group words.

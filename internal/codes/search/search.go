@@ -1,7 +1,6 @@
 package search
 
 import (
-	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -79,12 +78,10 @@ func (ix *Index) Search(query string, opts Options) []Result {
 	if len(toks) == 0 {
 		return nil
 	}
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
 	q := preparedQuery{
 		concepts: concepts(toks),
 		groups:   queryGroups(toks),
-		hash:     seqHash(&h, toks),
+		hash:     a.hash,
 	}
 	var cands []cand
 	for _, s := range ix.segs {
