@@ -199,7 +199,7 @@ func Send(ctx context.Context, opts AskOptions) (string, error) {
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
 		return "", fmt.Errorf("sending question to %s: %w", opts.SMTPAddr, err)
 	}
-	opts.Logger.Info("question sent", "message_id", id, "elapsed_ms", time.Since(start).Milliseconds())
+	opts.Logger.Debug("question sent", "message_id", id, "elapsed_ms", time.Since(start).Milliseconds())
 	return id, nil
 }
 
@@ -288,7 +288,7 @@ func WaitReply(ctx context.Context, opts AskOptions, messageID string) (*Reply, 
 				return nil, timeoutErr(err)
 			}
 			if r.threadsOn(messageID) {
-				opts.Logger.Info("reply found", "message_id", messageID, "uid", uid, "elapsed_ms", time.Since(start).Milliseconds())
+				opts.Logger.Debug("reply found", "message_id", messageID, "uid", uid, "elapsed_ms", time.Since(start).Milliseconds())
 				_ = c.Logout().Wait()
 				return r, nil
 			}
