@@ -101,6 +101,15 @@ func (a *analyzer) words(text string) []rawWord {
 	for i < len(text) {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !isWordRune(r) {
+			// Comparisons are words in measure descriptors: "systolic
+			// blood pressure >= 140" is not "< 140". A ">" between words
+			// is a path separator (a break), not a comparison.
+			if cmp, n := comparison(text[i:]); cmp != "" {
+				out = append(out, rawWord{w: cmp, cls: wordClass[cmp], paren: depth > 0, brk: brk})
+				brk = false
+				i += n
+				continue
+			}
 			switch r {
 			case '(', '[':
 				depth++
@@ -139,6 +148,40 @@ func (a *analyzer) words(text string) []rawWord {
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// comparison reads a comparison operator followed by a number ("<=40",
+// ">= 90", "≥ 2") or a "+" that ends a word ("pro+") at the start of s and
+// returns the word it stands for and its length in bytes.
+func comparison(s string) (string, int) {
+	var word string
+	n := 0
+	switch {
+	case strings.HasPrefix(s, ">="), strings.HasPrefix(s, "=>"):
+		word, n = "atleast", 2
+	case strings.HasPrefix(s, "<="), strings.HasPrefix(s, "=<"):
+		word, n = "atmost", 2
+	case strings.HasPrefix(s, "≥"):
+		word, n = "atleast", len("≥")
+	case strings.HasPrefix(s, "≤"):
+		word, n = "atmost", len("≤")
+	case strings.HasPrefix(s, ">"):
+		word, n = "over", 1
+	case strings.HasPrefix(s, "<"):
+		word, n = "under", 1
+	case strings.HasPrefix(s, "+"):
+		if len(s) == 1 || !isWordRune(rune(s[1])) {
+			return "plus", 1
+		}
+		return "", 0
+	default:
+		return "", 0
+	}
+	rest := strings.TrimLeft(s[n:], " ")
+	if rest == "" || !isDigit(rest[0]) {
+		return "", 0
+	}
+	return word, n
+}
 
 func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’' || r == '/'

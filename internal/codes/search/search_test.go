@@ -302,6 +302,8 @@ func TestAnalyze(t *testing.T) {
 		{"I think the patient has HTN", query, "(i) think (patient) hypertens"},
 		{"heart attack", query, "myocardi infarct (heart) (attack)"},
 		{"f/u s/p fx", query, "subsequ encount (follow) (up) stat post fractur"},
+		{"systolic >= 140, diastolic <90, EF <=40%, amnicore pro+", doc, "systol atleast 140 diastol under 90 ef atmost 40 amnicor pro plus"},
+		{"Diabetes > type 2 > with > CKD", doc, "diabet type 2 chronic kidney diseas"},
 	}
 	for _, tt := range tests {
 		if got := terms(tt.text, tt.o); got != tt.want {
