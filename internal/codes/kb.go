@@ -78,15 +78,6 @@ func (kb *KB) Releases() []Release {
 	return append([]Release(nil), kb.releases...)
 }
 
-func (kb *KB) release(id int64) (Release, bool) {
-	for _, r := range kb.releases {
-		if r.ID == id {
-			return r, true
-		}
-	}
-	return Release{}, false
-}
-
 // loadLists reads the code lists. Where an order file and a codes file of
 // the same system and version are both imported, the order file is used
 // (it has the headers and short descriptions).
