@@ -176,6 +176,7 @@ func TestLayPhrasingAccuracy(t *testing.T) {
 	}{
 		{"testdata/lay_phrasings.tsv", 0.78},
 		{"testdata/lay_phrasings_heldout.tsv", 0.5},
+		{"testdata/lay_phrasings_heldout2.tsv", 0.4},
 	} {
 		a := layAccuracy(ix, readLayFile(t, set.file))
 		t.Logf("%s: %v", set.file, a)
