@@ -13,17 +13,21 @@
 // Text analysis, shared by documents and queries:
 //
 //   - lower-casing, accent folding and British spellings (anaemia, oedema);
-//   - clinical abbreviations and lay phrases are rewritten (T2DM, CKD, CHF,
-//     COPD, HTN, UTI, MI, fx, w/, w/o, "heart attack", …; see lexicon.go);
+//   - clinical abbreviations are rewritten (T2DM, CKD, CHF, COPD, HTN, UTI,
+//     MI, fx, w/, w/o, …), and in queries lay phrases too ("heart attack",
+//     "high blood pressure"; see lexicon.go);
 //   - words are reduced to their stem with the Snowball English stemmer,
 //     then Latin noun and adjective endings are folded (myocardium,
 //     myocardial → myocardi);
-//   - words in parentheses or brackets are nonessential modifiers, as in
-//     the ICD-10-CM conventions (Tabular and Index, section I.A.7): they
-//     count when the query has them and cost nothing when it does not;
+//   - in ICD-10-CM texts, words in parentheses or brackets are nonessential
+//     modifiers (convention I.A.7), and so are the 7th-character suffix
+//     (", initial encounter") and "unspecified": they count when the query
+//     has them and cost nothing when it does not (HCPCS parentheses hold
+//     brand names and count in full);
 //   - "without", "no" and "not" negate the words that follow up to the
-//     next preposition, conjunction or punctuation, so "without
-//     complications" and "with complications" do not match each other.
+//     next preposition or punctuation ("without perforation or abscess"
+//     negates both), so "without complications" and "with complications"
+//     do not match each other.
 //
 // Ranking is a weighted F-measure of how much of the query a document
 // explains (recall, weighted 2:1) and how much of the document the query
