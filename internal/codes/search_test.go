@@ -2,6 +2,7 @@ package codes
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,15 @@ func TestSearchOverKB(t *testing.T) {
 	}
 	if want := "Index: Diabetes, diabetic (mellitus) (sugar) > type 2 > with > chronic kidney disease"; indexEvidence != want {
 		t.Errorf("index evidence for E11.22 = %q, want %q", indexEvidence, want)
+	}
+	var see string
+	for _, d := range docs {
+		if d.Code == "I21.09" && strings.Contains(d.Evidence, "→ see") {
+			see = d.Evidence
+		}
+	}
+	if want := "Index: Heart attack → see Infarct, myocardium, ST elevation, anterior → I21.09"; see != want {
+		t.Errorf("cross-reference evidence = %q, want %q", see, want)
 	}
 	res := kb.Search("type 2 diabetes with chronic kidney disease", search.Options{System: "icd10cm", Limit: 3})
 	if len(res) == 0 || res[0].Code != "E11.22" {

@@ -85,8 +85,106 @@ func (kb *KB) SearchDocs(dos time.Time) []search.Doc {
 			docs = append(docs, search.Doc{System: string(ICD10CM), Code: Display(ICD10CM, code), Text: strings.Join(path, " "),
 				Field: search.FieldIndex, Evidence: "Index: " + strings.Join(path, " > "), Billable: r.billable})
 		}
+		docs = append(docs, ix.crossRefDocs(cm)...)
 	}
 	return docs
+}
+
+// crossRefDocs follows the Index's cross-references: a term that says
+// "see X" (or "see also X" without a code of its own) leads to the code at
+// X, so the term's words find that code, with the path as evidence
+// ("Index: Abandonment → see Maltreatment → T76.9").
+func (s *indexSet) crossRefDocs(cm *codeList) []search.Doc {
+	mains := map[string][]int{}
+	for i := range s.terms {
+		if s.terms[i].parent < 0 {
+			// "Infarct, infarction" is named "Infarct" in references.
+			k := strings.ToLower(s.terms[i].essential())
+			mains[k] = append(mains[k], i)
+			if first, _, ok := strings.Cut(k, ", "); ok {
+				mains[first] = append(mains[first], i)
+			}
+		}
+	}
+	var docs []search.Doc
+	var path []string
+	for i := range s.terms {
+		t := &s.terms[i]
+		target, kind := t.see, "see"
+		if target == "" && t.code == "" && t.subcat == "" {
+			target, kind = t.seeAlso, "see also"
+		}
+		if target == "" {
+			continue
+		}
+		j := s.resolve(mains, target)
+		if j < 0 {
+			continue
+		}
+		code := strings.TrimRight(s.terms[j].code, "-.")
+		if code == "" {
+			code = strings.TrimRight(s.terms[j].subcat, "-.")
+		}
+		r := cm.byCode[code]
+		if r == nil {
+			continue
+		}
+		path = s.path(path[:0], i)
+		docs = append(docs, search.Doc{System: string(ICD10CM), Code: Display(ICD10CM, code), Text: strings.Join(path, " "),
+			Field: search.FieldIndex, Billable: r.billable,
+			Evidence: "Index: " + strings.Join(path, " > ") + " → " + kind + " " + target + " → " + Display(ICD10CM, code)})
+	}
+	return docs
+}
+
+// essential returns the title without its nonessential modifiers.
+func (t *indexTerm) essential() string {
+	if t.nemod == "" {
+		return t.title
+	}
+	return strings.Join(strings.Fields(strings.Replace(t.title, t.nemod, " ", 1)), " ")
+}
+
+// resolve finds the term a cross-reference names: "Pain, abdominal" is
+// the main term Pain and its subterm abdominal (main terms may contain a
+// comma themselves: "Diabetes, diabetic"). It returns -1 when the target
+// is not a term path ("condition", "Table of Drugs and Chemicals") or
+// sends the reader on by site ("Contusion, by site").
+func (s *indexSet) resolve(mains map[string][]int, target string) int {
+	if strings.Contains(target, "by site") {
+		return -1
+	}
+	parts := strings.Split(target, ", ")
+	for n := len(parts); n >= 1; n-- {
+		for _, m := range mains[strings.ToLower(strings.Join(parts[:n], ", "))] {
+			if j := s.descend(m, parts[n:]); j >= 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// descend follows subterm titles from term i.
+func (s *indexSet) descend(i int, parts []string) int {
+	for _, p := range parts {
+		p = strings.ToLower(strings.TrimSpace(p))
+		next := -1
+		for j := i + 1; j < len(s.terms) && int(s.terms[j].level) > int(s.terms[i].level); j++ {
+			t := &s.terms[j]
+			e := strings.ToLower(t.essential())
+			first, _, _ := strings.Cut(e, ", ")
+			if int(t.parent) == i && (e == p || first == p || strings.ToLower(t.title) == p) {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			return -1
+		}
+		i = next
+	}
+	return i
 }
 
 // path returns the titles from the main term down to term i.
