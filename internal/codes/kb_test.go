@@ -4,9 +4,11 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/codedesk/codedesk/internal/codes/codefile"
+	"github.com/codedesk/codedesk/internal/codes/search"
 	"github.com/codedesk/codedesk/internal/dbtest"
 	"github.com/codedesk/codedesk/internal/store"
 )
@@ -214,4 +216,34 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(dx) NCCI %v MUE %v, want none for diagnoses", dx.NCCI, dx.MUE)
 		}
 	})
+}
+
+// TestKBConcurrentUse runs lookups, checks and searches from many
+// goroutines at once (run with -race).
+func TestKBConcurrentUse(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	importFixtures(t, db, "icd10cm_order_2025.txt", "icd10cm_tabular_fixture_2023.xml", "icd10cm_index_fixture_2023.xml",
+		"HCPC2025_JAN_ANWEB_fixture.txt", "ccipra-v321r0-f1.txt", "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv")
+	kb := load(t, db)
+	dos := date("2026-04-15")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if es := kb.Lookup([]string{"E11.22", "M80.08A", "K0001", "99213"}[i%4], dos); len(es) == 0 {
+					t.Errorf("Lookup() returned nothing")
+				}
+				if _, err := kb.Check(context.Background(), []string{"99213", "36415", "E11.9"}, dos); err != nil {
+					t.Errorf("Check() error = %v", err)
+				}
+				if i%10 == 0 {
+					kb.Search("type 2 diabetes", search.Options{})
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
