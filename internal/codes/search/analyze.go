@@ -117,7 +117,13 @@ func (a *analyzer) words(text string) []rawWord {
 				if depth > 0 {
 					depth--
 				}
-			case ',', ';', ':', '.', '!', '?', '>', '|', '\n', '\r':
+			case '.':
+				// A dot after a single letter abbreviates ("E. coli",
+				// "C. diff"); any other dot ends a phrase.
+				if !(i > 0 && isASCIILetter(text[i-1]) && (i < 2 || !isASCIILetter(text[i-2]))) {
+					brk = true
+				}
+			case ',', ';', ':', '!', '?', '>', '|', '\n', '\r':
 				brk = true
 			}
 			i += size
@@ -148,6 +154,8 @@ func (a *analyzer) words(text string) []rawWord {
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isASCIILetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }
 
 // comparison reads a comparison operator followed by a number ("<=40",
 // ">= 90", "≥ 2") or a "+" that ends a word ("pro+") at the start of s and

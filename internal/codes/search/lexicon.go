@@ -41,7 +41,10 @@ var abbreviations = map[string]string{
 	"uri": "upper respiratory infection", "uti": "urinary tract infection",
 	"osa": "obstructive sleep apnea", "sob": "shortness of breath", "doe": "dyspnea on exertion",
 	"tb": "tuberculosis", "rsv": "respiratory syncytial virus", "hcv": "hepatitis c", "hbv": "hepatitis b",
-	"mrsa": "methicillin resistant staphylococcus aureus", "covid": "covid 19", "covid 19": "covid 19",
+	"mrsa": "methicillin resistant staphylococcus aureus", "mssa": "methicillin susceptible staphylococcus aureus",
+	"e coli": "escherichia coli", "ecoli": "escherichia coli", "h pylori": "helicobacter pylori",
+	"c diff": "clostridium difficile", "cdiff": "clostridium difficile", "c difficile": "clostridium difficile",
+	"hsv": "herpes simplex", "hpv": "papillomavirus", "staph": "staphylococcus", "strep": "streptococcus", "covid": "covid 19", "covid 19": "covid 19",
 	"covid19": "covid 19",
 	// Digestive, urinary, musculoskeletal.
 	"gerd": "gastro esophageal reflux disease", "ibs": "irritable bowel syndrome",

@@ -302,6 +302,7 @@ func TestAnalyze(t *testing.T) {
 		{"I think the patient has HTN", query, "(i) think (patient) hypertens"},
 		{"heart attack", query, "myocardi infarct (heart) (attack)"},
 		{"f/u s/p fx", query, "subsequ encount (follow) (up) stat post fractur"},
+		{"E. coli UTI, C. diff", query, "escherichi coli urinari tract infect clostridi difficil"},
 		{"systolic >= 140, diastolic <90, EF <=40%, amnicore pro+", doc, "systol atleast 140 diastol under 90 ef atmost 40 amnicor pro plus"},
 		{"Diabetes > type 2 > with > CKD", doc, "diabet type 2 chronic kidney diseas"},
 	}
