@@ -31,7 +31,7 @@ type codesCmd struct {
 type codesImportCmd struct {
 	config.Database
 	config.Log
-	Paths     []string `arg:"" name:"path" type:"existingfile" help:"Official code-set files (.txt, .xml, .csv, .tsv; .gz and release .zip archives accepted)."`
+	Paths     []string `arg:"" name:"path" type:"path" help:"Official code-set files (.txt, .xml, .csv, .tsv; .gz and release .zip archives accepted) or directories holding them."`
 	Format    string   `help:"Force the file format instead of detecting it (icd10cm_order, icd10cm_codes, icd10cm_order_addenda, icd10cm_codes_addenda, icd10cm_tabular, icd10cm_index, pcs_order, pcs_codes, pcs_order_addenda, pcs_codes_addenda, hcpcs, ptp_practitioner, ptp_hospital, mue_practitioner, mue_hospital, mue_dme, cpt_descriptors)." placeholder:"FORMAT"`
 	Release   string   `name:"release" placeholder:"VERSION" help:"Release version when the file name does not tell it: YYYY (ICD-10, CPT) or YYYY-Qn (HCPCS, NCCI)."`
 	Effective string   `placeholder:"YYYY-MM-DD" help:"First date of service of the release (YYYY-MM-DD), when it differs from the published schedule."`

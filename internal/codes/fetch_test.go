@@ -126,3 +126,35 @@ func TestImportZip(t *testing.T) {
 		t.Errorf("Import(zip) = %+v, %v; want the order file imported", res, err)
 	}
 }
+
+func TestImportDirectory(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	dir := t.TempDir()
+	for _, n := range []string{"icd10cm_order_2025.txt", "HCPC2025_JAN_ANWEB_fixture.txt"} {
+		b, err := os.ReadFile(fixture(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := filepath.Join(dir, strings.TrimSuffix(n, ".txt"))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, n), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "PROVENANCE.md"), []byte("# notes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "readme.txt"), []byte("Release notes, not a code file.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), db, []string{dir}, ImportOptions{})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("Import(dir) = %d results, %v; want the 2 code-set files", len(res), err)
+	}
+	if _, err := Import(context.Background(), db, []string{t.TempDir()}, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "no code-set files") {
+		t.Errorf("Import(empty dir) error = %v, want no code-set files", err)
+	}
+}

@@ -58,7 +58,8 @@ type ImportResult struct {
 }
 
 // Import imports official code-set files into db: the format is detected
-// from each file's content (gzip is unwrapped), each file is streamed into
+// from each file's content (gzip is unwrapped; a zip archive is unpacked; a
+// directory is searched for code-set files), each file is streamed into
 // the database in one transaction of its own, and a file whose release was
 // already imported with identical content is left alone. It stops at the
 // first file that fails and returns the results so far with the error;
@@ -70,6 +71,18 @@ func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOption
 	}
 	var out []ImportResult
 	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			files, err := codeSetFilesIn(p)
+			if err != nil {
+				return out, err
+			}
+			res, err := Import(ctx, db, files, opts)
+			out = append(out, res...)
+			if err != nil {
+				return out, err
+			}
+			continue
+		}
 		if zipped, err := isZipFile(p); err != nil {
 			return out, err
 		} else if zipped {
@@ -87,6 +100,44 @@ func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOption
 		log.Info("code set file imported", "file", filepath.Base(p), "release", res.Release.Name,
 			"rows", res.Rows, "unchanged", res.Unchanged, "duration", res.Duration.Round(time.Millisecond))
 		out = append(out, res)
+	}
+	return out, nil
+}
+
+// codeSetFilesIn lists the files under dir (recursively, sorted) that hold
+// a code-set format or are zip archives; layout PDFs, spreadsheets and
+// notes are left out.
+func codeSetFilesIn(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		low := strings.ToLower(d.Name())
+		if strings.HasSuffix(low, ".zip") {
+			out = append(out, path)
+			return nil
+		}
+		if !isCodeSetName(low) {
+			return nil
+		}
+		head, err := readHead(path)
+		if err != nil {
+			return err
+		}
+		if _, err := codefile.Detect(path, head); err == nil {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing code-set files in %s: %w", dir, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no code-set files found", dir)
 	}
 	return out, nil
 }
