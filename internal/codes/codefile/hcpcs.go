@@ -35,27 +35,27 @@ type HCPCSRecord struct {
 	Long     string
 	Short    string
 
-	Pricing         []string `json:"pricing,omitempty"`
-	MultiPricing    string   `json:"multi_pricing,omitempty"`
-	CoverageManual  []string `json:"cim,omitempty"`
-	CarriersManual  []string `json:"mcm,omitempty"`
-	Statute         string   `json:"statute,omitempty"`
-	LabCert         []string `json:"lab_cert,omitempty"`
-	CrossRef        []string `json:"xref,omitempty"`
-	Coverage        string   `json:"coverage,omitempty"`
-	ASCGroup        string   `json:"asc_group,omitempty"`
-	ASCDate         int      `json:"asc_date,omitempty"`
-	MOGGroup        string   `json:"mog_group,omitempty"`
-	MOGPolicy       string   `json:"mog_policy,omitempty"`
-	MOGDate         int      `json:"mog_date,omitempty"`
-	ProcessingNote  string   `json:"proc_note,omitempty"`
-	BETOS           string   `json:"betos,omitempty"`
-	TypeOfService   []string `json:"tos,omitempty"`
-	AnesthesiaUnits int      `json:"anes_units,omitempty"`
-	Added           int      `json:"added,omitempty"`            // YYYYMMDD
-	ActionEffective int      `json:"action_effective,omitempty"` // YYYYMMDD
-	Terminated      int      `json:"terminated,omitempty"`       // YYYYMMDD, 0 when in force
-	Action          string   `json:"action,omitempty"`
+	Pricing         []string
+	MultiPricing    string
+	CoverageManual  []string
+	CarriersManual  []string
+	Statute         string
+	LabCert         []string
+	CrossRef        []string
+	Coverage        string
+	ASCGroup        string
+	ASCDate         int
+	MOGGroup        string
+	MOGPolicy       string
+	MOGDate         int
+	ProcessingNote  string
+	BETOS           string
+	TypeOfService   []string
+	AnesthesiaUnits int
+	Added           int // YYYYMMDD
+	ActionEffective int // YYYYMMDD
+	Terminated      int // YYYYMMDD, 0 when in force
+	Action          string
 }
 
 // ReadHCPCS reads the HCPCS Level II fixed-width file and calls fn once per
