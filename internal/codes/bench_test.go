@@ -65,6 +65,18 @@ func BenchmarkImportMUE(b *testing.B) { benchImport(b, sharedMUE) }
 
 const ptpRows = 2_500_000
 
+// benchDirs are the temporary directories the shared benchmark fixtures
+// live in; TestMain removes them.
+var benchDirs []string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range benchDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
 var (
 	ptpOnce sync.Once
 	ptpPath string
@@ -79,6 +91,7 @@ func generatedPTP(b *testing.B) string {
 			ptpErr = err
 			return
 		}
+		benchDirs = append(benchDirs, dir)
 		ptpPath = filepath.Join(dir, "ccipra-v321r0-f1.txt")
 		f, err := os.Create(ptpPath)
 		if err != nil {
@@ -159,6 +172,7 @@ func fullKB(b *testing.B) *KB {
 			kbErr = err
 			return
 		}
+		benchDirs = append(benchDirs, dir)
 		ctx := context.Background()
 		db, err := store.Open(ctx, filepath.Join(dir, "codedesk.db"), store.Options{})
 		if err != nil {
