@@ -98,6 +98,13 @@ func readShared(dir string) (*sharedCorpus, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The Index's "see" references lead to the code at their target, as
+	// the KB feeds them (seeref_test.go).
+	roots, err := readIndexTree(filepath.Join(dir, "icd10cm/fy2023-xml/icd10cm_index_2023.xml.gz"))
+	if err != nil {
+		return nil, err
+	}
+	c.docs = append(c.docs, seeDocs(roots, cmBillable)...)
 	err = readOrderFile(filepath.Join(dir, "icd10pcs/fy2026/icd10pcs_order_2026.txt.gz"), func(code string, billable bool, short, long string) {
 		c.docs = append(c.docs,
 			Doc{System: "pcs", Code: code, Text: long, Field: FieldLong, Billable: billable},
