@@ -385,7 +385,10 @@ func (c *checkCmd) Run(ctx context.Context, io stdio) error {
 	}
 	w := io.Out
 	fmt.Fprintf(w, "date of service %s\n", res.DOS)
-	if len(res.NCCI) == 0 {
+	switch {
+	case !res.PTPChecked:
+		fmt.Fprintln(w, "NCCI PTP: not checked — no PTP edits are imported (codedesk codes import ccipra-….txt)")
+	case len(res.NCCI) == 0:
 		fmt.Fprintln(w, "NCCI PTP: no edit among these codes")
 	}
 	for _, f := range res.NCCI {

@@ -20,6 +20,9 @@ type CheckResult struct {
 	MUE      []MUE             `json:"mue"`
 	Excludes []ExcludesFinding `json:"excludes"`
 	Warnings []CheckWarning    `json:"warnings"`
+	// PTPChecked is false when two or more procedure codes were given but
+	// no NCCI PTP edits are imported, so "no edit" would mean "not known".
+	PTPChecked bool `json:"ptp_checked"`
 }
 
 // PTPFinding is an NCCI procedure-to-procedure edit between two of the
@@ -130,6 +133,7 @@ func (kb *KB) Check(ctx context.Context, codes []string, dos time.Time) (CheckRe
 			dx = append(dx, c)
 		}
 	}
+	res.PTPChecked = len(procs) < 2 || kb.hasPTP()
 	if len(procs) >= 2 {
 		f, err := kb.ptpFindings(ctx, procs, dos)
 		if err != nil {

@@ -247,3 +247,27 @@ func TestKBConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCheckSaysWhenPTPWasNotChecked: without imported PTP edits, two
+// procedure codes are "not checked", never "no edit".
+func TestCheckSaysWhenPTPWasNotChecked(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	importFixtures(t, db, "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv")
+	kb := load(t, db)
+	res, err := kb.Check(context.Background(), []string{"29881", "20610"}, date("2026-05-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PTPChecked {
+		t.Error("PTPChecked = true without any PTP release")
+	}
+	importFixtures(t, db, "ccipra-v321r0-f1.txt")
+	res, err = load(t, db).Check(context.Background(), []string{"29881", "20610"}, date("2026-05-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.PTPChecked {
+		t.Error("PTPChecked = false with a PTP release imported")
+	}
+}
