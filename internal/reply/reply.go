@@ -118,12 +118,18 @@ func Greeting(displayName string) string {
 	if name == "" || strings.Contains(name, "@") {
 		return "Hello,"
 	}
-	if last, first, ok := strings.Cut(name, ","); ok && strings.TrimSpace(first) != "" {
+	if _, first, ok := strings.Cut(name, ","); ok && strings.TrimSpace(first) != "" {
 		name = strings.TrimSpace(first) // "Doe, Jane"
-		_ = last
 	}
-	first := strings.Fields(name)[0]
-	return "Hello " + first + ","
+	words := strings.Fields(name)
+	// "Dr. Lee", "Ms Jane Doe": a title goes with the last name.
+	switch strings.ToLower(strings.TrimSuffix(words[0], ".")) {
+	case "dr", "mr", "mrs", "ms", "mx", "prof":
+		if len(words) > 1 {
+			return "Hello " + words[0] + " " + words[len(words)-1] + ","
+		}
+	}
+	return "Hello " + words[0] + ","
 }
 
 // tidy collapses runs of blank lines left by optional template sections.
