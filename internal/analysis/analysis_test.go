@@ -60,8 +60,8 @@ func TestAnalyseLooksUpMentionedCodes(t *testing.T) {
 	kb := fixtureKB(t, "icd10cm_order_2025.txt", "HCPC2025_JAN_ANWEB_fixture.txt", "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv")
 	e := NewEngine(func() Codebook { return kb })
 	res, err := e.Analyse(context.Background(), Question{
-		Subject: "quick one",
-		Text:    "What is E11.22? Also K0001. Call 555-12345 or write to 90210. CPT 99213 too. And E11.99?",
+		Subject:  "quick one",
+		Text:     "What is E11.22? Also K0001. Call 555-12345 or write to 90210. CPT 99213 too. And E11.99?",
 		Received: dos,
 	})
 	if err != nil {
