@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/japanese"
 )
 
@@ -148,9 +150,42 @@ func decodeQP(in []byte) ([]byte, []string) {
 	}
 	var problems []string
 	if bad > 0 {
-		problems = append(problems, fmt.Sprintf("broken quoted-printable: kept %d invalid escape(s) literally", bad))
+		problems = append(problems, badQPProblem(bad))
 	}
 	return out, problems
+}
+
+func badQPProblem(n int) string {
+	return fmt.Sprintf("broken quoted-printable: kept %d invalid escape(s) literally", n)
+}
+
+// badQPEscapes counts the "=" signs in quoted-printable text that are
+// neither an escape ("=" and two hex digits) nor a soft line break, by the
+// same rules as decodeQP. The standard library's decoder, which go-message
+// uses, keeps such signs literally as decodeQP does, but silently.
+func badQPEscapes(in []byte) int {
+	bad := 0
+	for len(in) > 0 {
+		i := bytes.IndexByte(in, '=')
+		if i < 0 {
+			break
+		}
+		line, rest := cutLineKeepEnd(in[i:])
+		in = rest
+		content, _ := splitEOL(line)
+		content = bytes.TrimRight(content, " \t")
+		for j := 0; j < len(content); j++ {
+			if content[j] != '=' || j == len(content)-1 {
+				continue
+			}
+			if j+2 < len(content) && unhex(content[j+1]) >= 0 && unhex(content[j+2]) >= 0 {
+				j += 2
+				continue
+			}
+			bad++
+		}
+	}
+	return bad
 }
 
 // cutLineKeepEnd returns the first line of b including its "\n", and the rest.
@@ -208,19 +243,15 @@ func encodingDecoder(enc encoding.Encoding) charsetDecoder {
 // lookupCharset finds the decoder for a charset label: WHATWG labels first
 // (which, like browsers, read ISO-8859-1 as its superset windows-1252), then
 // the IANA registry through go-message/charset. It returns nil for an
-// unknown label.
+// unknown label, and for one that only maps to the WHATWG "replacement"
+// encoding (iso-2022-kr, hz-gb-2312, …), which would turn the whole text
+// into a single U+FFFD.
 func lookupCharset(label string) charsetDecoder {
-	if label == "" {
-		return nil
-	}
-	if enc, err := htmlindex.Get(label); err == nil && enc != nil && enc != encoding.Replacement {
+	if enc := ownEncoding(label); enc != nil {
 		return encodingDecoder(enc)
 	}
-	if strings.HasPrefix(label, "iso-2022-jp") {
-		return encodingDecoder(japanese.ISO2022JP)
-	}
 	// go-message/charset knows IANA names and aliases (cp850, ibm437, …).
-	if _, err := gmcharset.Reader(label, bytes.NewReader(nil)); err == nil {
+	if enc := goMessageEncoding(label); enc != nil && enc != encoding.Replacement {
 		return func(b []byte) (string, error) {
 			rd, err := gmcharset.Reader(label, bytes.NewReader(b))
 			if err != nil {
@@ -231,6 +262,83 @@ func lookupCharset(label string) charsetDecoder {
 		}
 	}
 	return nil
+}
+
+// ownEncoding is the encoding lookupCharset picks for a label before it
+// asks go-message/charset: the WHATWG index, and ISO-2022-JP for its
+// variants. nil when neither knows the label.
+func ownEncoding(label string) encoding.Encoding {
+	if label == "" {
+		return nil
+	}
+	if enc, err := htmlindex.Get(label); err == nil && enc != nil && enc != encoding.Replacement {
+		return enc
+	}
+	if strings.HasPrefix(label, "iso-2022-jp") {
+		return japanese.ISO2022JP
+	}
+	return nil
+}
+
+// goMessageEncoding is the encoding go-message/charset's Reader (v0.18.2)
+// uses for a label: the IANA MIME index, the same with a "cs" prefix, then
+// the WHATWG index. nil when none knows the label.
+func goMessageEncoding(label string) encoding.Encoding {
+	if label == "" {
+		return nil
+	}
+	if enc, _ := ianaindex.MIME.Encoding(label); enc != nil {
+		return enc
+	}
+	if enc, _ := ianaindex.MIME.Encoding("cs" + label); enc != nil {
+		return enc
+	}
+	if enc, _ := htmlindex.Get(label); enc != nil {
+		return enc
+	}
+	return nil
+}
+
+// goMessageConverts reports whether go-message's Entity.Body (with
+// go-message/charset imported) converts text labelled with this charset to
+// UTF-8 exactly as decodeCharset would, so that go-message may do it. It
+// does not for:
+//   - no label, utf-8 and us-ascii, which go-message passes through as they
+//     are (decodeCharset then checks that they are what they claim);
+//   - labels decodeCharset treats as UTF-8 (utf8, ascii, …);
+//   - labels the WHATWG index maps to a superset of the IANA charset:
+//     iso-8859-1 (and latin1, …) read as windows-1252, iso-8859-9 as
+//     windows-1254, tis-620 as windows-874;
+//   - labels go-message does not know, or maps to the replacement encoding.
+func goMessageConverts(label string) bool {
+	lower := strings.ToLower(label)
+	if normaliseLabel(label) != lower {
+		// Quotes or spaces around the label: go-message would look up
+		// something other than decodeCharset does.
+		return false
+	}
+	label = lower
+	switch label {
+	case "", "us-ascii", "ascii", "utf-8", "utf8", "unicode-1-1-utf-8":
+		return false
+	}
+	theirs := goMessageEncoding(label)
+	if theirs == nil || theirs == encoding.Replacement {
+		return false
+	}
+	ours := ownEncoding(label)
+	if ours == nil {
+		// decodeCharset would use go-message/charset's reader as well.
+		return true
+	}
+	return sameEncoding(ours, theirs)
+}
+
+// sameEncoding reports whether two x/text encodings are the same one.
+// (Interface comparison panics on an uncomparable dynamic type.)
+func sameEncoding(a, b encoding.Encoding) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
 }
 
 // decodeWith decodes b with enc, replacing what it cannot decode.

@@ -11,22 +11,76 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 )
 
+// idList collects message identifiers without duplicates, dropping
+// empty and over-long ones.
+type idList struct {
+	ids  []string
+	seen map[string]bool
+}
+
+func (l *idList) add(id string) {
+	id = strings.Join(strings.Fields(id), "")
+	id = strings.Trim(id, "<>\"',;")
+	if id == "" || len(id) > maxIDLength || l.seen[id] {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[id] = true
+	l.ids = append(l.ids, id)
+}
+
+// messageID returns the Message-ID without angle brackets, "" when there
+// is none or it cannot be read. go-message's msg-id parser
+// (mail.Header.MessageID) reads it when go-message read the header; the
+// lenient parseMsgIDs reads what that parser rejects (an ID without angle
+// brackets, with spaces inside) and headers read leniently.
+func messageID(mh *gomail.Header, h header) string {
+	if mh != nil {
+		if id, err := mh.MessageID(); err == nil && id != "" {
+			var l idList
+			l.add(id)
+			if len(l.ids) == 1 {
+				return l.ids[0]
+			}
+		}
+	}
+	if ids := parseMsgIDs(h.get("Message-Id")); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}
+
+// msgIDList returns the identifiers of an In-Reply-To or References field
+// (RFC 5322 section 3.6.4) without angle brackets or duplicates. A single
+// field is read with go-message's parser (mail.Header.MsgIDList) when
+// go-message read the header; repeated fields, headers read leniently and
+// lists that parser rejects (commas, IDs without brackets) are read by the
+// lenient parseMsgIDs.
+func msgIDList(mh *gomail.Header, h header, name string) []string {
+	vals := h.all(name)
+	if len(vals) == 0 {
+		return nil
+	}
+	if mh != nil && len(vals) == 1 {
+		if ids, err := mh.MsgIDList(name); err == nil {
+			var l idList
+			for _, id := range ids {
+				l.add(id)
+			}
+			return l.ids
+		}
+	}
+	return parseMsgIDs(strings.Join(vals, " "))
+}
+
 // parseMsgIDs extracts message identifiers (RFC 5322 section 3.6.4) without
 // their angle brackets. It tolerates comments, commas, missing brackets and
 // folding whitespace inside brackets.
 func parseMsgIDs(v string) []string {
 	v = stripComments(v)
-	var ids []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		id = strings.Join(strings.Fields(id), "")
-		id = strings.Trim(id, "<>\"',;")
-		if id == "" || len(id) > maxIDLength || seen[id] {
-			return
-		}
-		seen[id] = true
-		ids = append(ids, id)
-	}
+	var l idList
 	if strings.Contains(v, "<") {
 		for {
 			i := strings.IndexByte(v, '<')
@@ -35,20 +89,75 @@ func parseMsgIDs(v string) []string {
 			}
 			j := strings.IndexByte(v[i:], '>')
 			if j < 0 {
-				add(v[i+1:])
+				l.add(v[i+1:])
 				break
 			}
-			add(v[i+1 : i+j])
+			l.add(v[i+1 : i+j])
 			v = v[i+j+1:]
 		}
-		return ids
+		return l.ids
 	}
 	for _, tok := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
 		if strings.Contains(tok, "@") {
-			add(tok)
+			l.add(tok)
 		}
 	}
-	return ids
+	return l.ids
+}
+
+// headerDate reads a Date field: with go-message (mail.Header.Date, which
+// is net/mail's RFC 5322 parser) when go-message read the header, and with
+// parseDate's fallbacks for common deviations when that fails.
+func headerDate(mh *gomail.Header, v string) (time.Time, error) {
+	if mh != nil {
+		if t, err := mh.Date(); err == nil && !t.IsZero() {
+			return t, nil
+		}
+		return parseDateLenient(v)
+	}
+	return parseDate(v)
+}
+
+// decodeSubject returns the Subject with RFC 2047 encoded-words decoded:
+// by go-message (mail.Header.Subject) when it read the header and every
+// encoded-word is in a charset the standard library's word decoder reads
+// itself (UTF-8, ISO-8859-1, US-ASCII: almost all mail). Otherwise, or
+// when go-message fails, or for raw 8-bit or ISO-2022-JP bytes in the
+// field, headerDecoder decodes it with decodeCharset's fallbacks. (For
+// other charsets go-message/charset's readers would give the same text
+// where they agree with decodeCharset, but through the word decoder's
+// 32 KiB copy buffer and x/text's 8 KiB transform buffers per word.)
+func decodeSubject(mh *gomail.Header, h header, dec headerDecoder) string {
+	v := h.get("Subject")
+	if mh != nil && isASCII(v) && !looksISO2022JP([]byte(v)) && nativeWords(v) {
+		if s, err := mh.Subject(); err == nil {
+			return clean(s)
+		}
+	}
+	return dec.decode(v)
+}
+
+// encodedWordCharset finds the charset labels of RFC 2047 encoded-words.
+var encodedWordCharset = regexp.MustCompile(`=\?([^?*]+)(?:\*[^?]*)?\?[bBqQ]\?`)
+
+// nativeWords reports whether every encoded-word in v is in a charset the
+// standard library's mime.WordDecoder decodes without a CharsetReader.
+func nativeWords(v string) bool {
+	if !strings.Contains(v, "=?") {
+		return true
+	}
+	words := encodedWordCharset.FindAllStringSubmatch(v, 101)
+	if len(words) > 100 {
+		return false
+	}
+	for _, m := range words {
+		switch strings.ToLower(m[1]) {
+		case "utf-8", "iso-8859-1", "us-ascii":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // stripComments removes RFC 5322 comments ("(…)", nested) outside quotes
@@ -233,10 +342,16 @@ var gmtOffset = regexp.MustCompile(`(?i)\b(?:GMT|UTC)\s*([+-]\d{2}):?(\d{2})\b`)
 // parseDate reads a Date field (RFC 5322 section 3.3), with fallbacks for
 // common deviations.
 func parseDate(v string) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if t, err := netmail.ParseDate(v); err == nil {
+	if t, err := netmail.ParseDate(strings.TrimSpace(v)); err == nil {
 		return t, nil
 	}
+	return parseDateLenient(v)
+}
+
+// parseDateLenient reads a Date field that net/mail's RFC 5322 parser
+// rejected.
+func parseDateLenient(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
 	s := strings.Join(strings.Fields(stripComments(v)), " ")
 	s = gmtOffset.ReplaceAllString(s, "$1$2")
 	s = strings.TrimSuffix(s, ".")

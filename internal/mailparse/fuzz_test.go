@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzParse checks that Parse never panics, returns either a message or
-// ErrNotMessage, and produces valid UTF-8 text within the limits.
+// ErrNotMessage, and produces valid UTF-8 text within the limits; and that
+// ContentHash still hashes as it was first defined.
 func FuzzParse(f *testing.F) {
 	for _, path := range corpus(f) {
 		raw, err := os.ReadFile(path)
@@ -24,6 +25,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Subject: =?utf-8?b?=?= =?x?q??=\nFrom: <>\n\n"))
 	opts := Options{MaxTextSize: 64 << 10, MaxAttachmentText: 16 << 10, MaxParts: 200, OwnAddresses: []string{"desk@codedesk.test"}}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		if got, want := ContentHash(raw), contentHashReference(raw); got != want {
+			t.Fatalf("ContentHash() = %s, want %s (the hash as first defined)", got, want)
+		}
 		m, err := Parse(raw, opts)
 		if err != nil {
 			if !errors.Is(err, ErrNotMessage) {

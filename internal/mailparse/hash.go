@@ -5,12 +5,25 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // hashedFields are the header fields that identify a message's content.
 // Trace fields (Received, Delivered-To, Return-Path, X-*) are left out: they
 // differ between two deliveries of the same message.
 var hashedFields = []string{"From", "To", "Cc", "Subject", "Date", "Message-Id"}
+
+// isHashedField reports whether a field name, as written, is one of
+// hashedFields.
+func isHashedField(name []byte) bool {
+	for _, f := range hashedFields {
+		if bytes.EqualFold(name, []byte(f)) {
+			return true
+		}
+	}
+	return false
+}
 
 // ContentHash returns the hex SHA-256 of what identifies a message's
 // content: its From, To, Cc, Subject, Date and Message-ID fields (unfolded,
@@ -20,16 +33,24 @@ var hashedFields = []string{"From", "To", "Cc", "Subject", "Date", "Message-Id"}
 // a message is hashed the same way as a body.
 func ContentHash(raw []byte) string {
 	s := sha256.New()
-	h, body, _, ok := splitHeader(raw, true)
+	h, body, _, ok := splitHeaderKeep(raw, true, isHashedField)
 	if !ok {
 		body = raw
 	} else {
+		var line []byte
 		for _, name := range hashedFields {
-			for _, v := range h.all(name) {
-				s.Write([]byte(strings.ToLower(name)))
-				s.Write([]byte{':'})
-				s.Write([]byte(strings.Join(strings.Fields(v), " ")))
-				s.Write([]byte{'\n'})
+			lower := strings.ToLower(name)
+			for _, f := range h {
+				if f.name != name {
+					continue
+				}
+				// name ":" value with white space collapsed, as
+				// strings.Join(strings.Fields(value), " ") would give.
+				line = append(line[:0], lower...)
+				line = append(line, ':')
+				line = appendCollapsed(line, f.value)
+				line = append(line, '\n')
+				s.Write(line)
 			}
 		}
 	}
@@ -50,6 +71,32 @@ func ContentHash(raw []byte) string {
 		}
 	}
 	return hex.EncodeToString(s.Sum(nil))
+}
+
+// appendCollapsed appends s to b with leading and trailing white space
+// removed and every run of white space inside replaced by one space: the
+// same as strings.Join(strings.Fields(s), " "), without allocating.
+func appendCollapsed(b []byte, s string) []byte {
+	start := len(b)
+	space := false // white space seen since the last word
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if unicode.IsSpace(r) {
+			space = true
+			i += size
+			continue
+		}
+		if space && len(b) > start {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, s[i:i+size]...)
+		i += size
+	}
+	return b
 }
 
 // SynthesizedMessageID is the stand-in Message-ID (without <>) given to a

@@ -38,6 +38,18 @@ func (h header) has(name string) bool {
 	return false
 }
 
+// count returns how many times the named field occurs.
+func (h header) count(name string) int {
+	name = textproto.CanonicalMIMEHeaderKey(name)
+	n := 0
+	for _, f := range h {
+		if f.name == name {
+			n++
+		}
+	}
+	return n
+}
+
 // all returns every value of the named field, in order.
 func (h header) all(name string) []string {
 	name = textproto.CanonicalMIMEHeaderKey(name)
@@ -72,6 +84,13 @@ var knownFields = map[string]bool{
 // input does not start with a header field at all. top allows a leading
 // mbox "From " line.
 func splitHeader(raw []byte, top bool) (h header, body []byte, problems []string, ok bool) {
+	return splitHeaderKeep(raw, top, nil)
+}
+
+// splitHeaderKeep is splitHeader returning only the fields for which keep
+// (given the field name as written) is true; nil keeps all. The others are
+// still read, counted and checked, so the header ends at the same place.
+func splitHeaderKeep(raw []byte, top bool, keep func(name []byte) bool) (h header, body []byte, problems []string, ok bool) {
 	rest := raw
 	// An mbox "From " separator line may precede a message's header.
 	if top && bytes.HasPrefix(rest, []byte("From ")) {
@@ -82,26 +101,31 @@ func splitHeader(raw []byte, top bool) (h header, body []byte, problems []string
 		}
 	}
 	var (
-		cur      *strings.Builder
-		curName  string
+		inField  bool             // a field is being read
+		cur      *strings.Builder // its value, when it is kept
+		curName  []byte
+		fields   int // fields read
 		total    int
 		dropped  int
 		overflow bool
 	)
 	flush := func() {
-		if cur == nil {
+		if !inField {
 			return
 		}
-		if len(h) < maxHeaderFields {
-			h = append(h, field{name: curName, value: cur.String()})
+		if fields < maxHeaderFields {
+			if cur != nil {
+				h = append(h, field{name: textproto.CanonicalMIMEHeaderKey(string(curName)), value: cur.String()})
+			}
+			fields++
 		} else {
 			overflow = true
 		}
-		cur = nil
+		inField, cur = false, nil
 	}
 	for len(rest) > 0 {
 		line, next := cutLine(rest)
-		if len(bytes.TrimRight(line, " \t")) == 0 && (len(line) == 0 || cur != nil || len(h) > 0) {
+		if len(bytes.TrimRight(line, " \t")) == 0 && (len(line) == 0 || inField || fields > 0) {
 			// Blank line: end of header. (A whitespace-only line ends it too;
 			// some generators emit one.)
 			rest = next
@@ -117,15 +141,15 @@ func splitHeader(raw []byte, top bool) (h header, body []byte, problems []string
 			goto done
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if cur == nil {
-				if len(h) == 0 {
+			if !inField {
+				if fields == 0 {
 					return nil, nil, nil, false
 				}
 				dropped++
 				rest = next
 				continue
 			}
-			if cur.Len() < maxHeaderBytes {
+			if cur != nil && cur.Len() < maxHeaderBytes {
 				t := bytes.TrimSpace(line)
 				if len(t) > 0 {
 					if cur.Len() > 0 {
@@ -139,7 +163,7 @@ func splitHeader(raw []byte, top bool) (h header, body []byte, problems []string
 		}
 		name, value, isField := parseFieldLine(line)
 		if !isField {
-			if cur == nil && len(h) == 0 {
+			if !inField && fields == 0 {
 				return nil, nil, nil, false
 			}
 			// A junk line. If header fields follow, skip it; otherwise the
@@ -157,9 +181,11 @@ func splitHeader(raw []byte, top bool) (h header, body []byte, problems []string
 			goto done
 		}
 		flush()
-		cur = &strings.Builder{}
-		curName = name
-		cur.Write(value)
+		inField, curName = true, name
+		if fields < maxHeaderFields && (keep == nil || keep(name)) {
+			cur = &strings.Builder{}
+			cur.Write(value)
+		}
 		rest = next
 	}
 	// Input ended inside the header: a header-only message.
@@ -172,28 +198,29 @@ done:
 	if overflow {
 		problems = append(problems, fmt.Sprintf("more than %d header fields; the rest were ignored", maxHeaderFields))
 	}
-	if len(h) == 0 {
+	if fields == 0 {
 		return nil, nil, problems, false
 	}
 	return h, body, problems, true
 }
 
 // parseFieldLine splits "Name: value" and reports whether line is a field.
-func parseFieldLine(line []byte) (name string, value []byte, ok bool) {
+// name is the field name as written, without trailing white space.
+func parseFieldLine(line []byte) (name, value []byte, ok bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
-		return "", nil, false
+		return nil, nil, false
 	}
 	key := bytes.TrimRight(line[:colon], " \t")
 	if len(key) == 0 {
-		return "", nil, false
+		return nil, nil, false
 	}
 	for _, c := range key {
 		if c < 33 || c > 126 {
-			return "", nil, false
+			return nil, nil, false
 		}
 	}
-	return textproto.CanonicalMIMEHeaderKey(string(key)), bytes.TrimSpace(line[colon+1:]), true
+	return key, bytes.TrimSpace(line[colon+1:]), true
 }
 
 // cutLine returns the first line of b without its line ending, and the rest.

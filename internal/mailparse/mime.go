@@ -54,37 +54,36 @@ func (w *walker) problems(ps []string, path string) {
 
 // entity handles one MIME entity and returns the body text found in it;
 // attachments and forwarded messages are recorded on the message.
-func (w *walker) entity(h header, raw []byte, path string, mdepth int, defaultType string) content {
+func (w *walker) entity(e part, mdepth int, defaultType string) content {
 	if w.p.parts >= w.p.opts.MaxParts {
 		w.p.partsCapped = true
 		return content{}
 	}
 	w.p.parts++
-	ct, params, probs := parseMediaType(h.get("Content-Type"), defaultType)
-	w.problems(probs, path)
+	ct, params, probs := parseMediaType(e.h.get("Content-Type"), defaultType)
+	w.problems(probs, e.path)
+	ctOK := len(probs) == 0
 
 	if strings.HasPrefix(ct, "multipart/") {
-		if c, ok := w.multipart(h, raw, path, mdepth, ct, params); ok {
+		if c, ok := w.multipart(e, mdepth, ct, params); ok {
 			return c
 		}
 		// Not splittable: read what is there as plain text.
 		ct, params = "text/plain", map[string]string{"charset": params["charset"]}
+		ctOK = false
 	}
 
-	data, probs := decodeTransfer(h.get("Content-Transfer-Encoding"), raw)
-	w.problems(probs, path)
-	disp, dparams := parseDisposition(h.get("Content-Disposition"))
-
+	disp, dparams := parseDisposition(e.h.get("Content-Disposition"))
 	switch ct {
 	case "message/rfc822", "message/global":
-		if w.forwarded(data, path) {
+		if w.forwarded(w.transferDecoded(e), e.path) {
 			return content{}
 		}
 	case "message/delivery-status", "message/global-delivery-status":
-		w.deliveryStatus(data)
+		w.deliveryStatus(w.transferDecoded(e))
 		return content{}
 	case "text/rfc822-headers", "message/rfc822-headers":
-		if rh, _, _, ok := splitHeader(data, false); ok {
+		if rh, _, _, _, ok := w.p.readHeader(w.transferDecoded(e), false); ok {
 			if ids := parseMsgIDs(rh.get("Message-Id")); len(ids) > 0 {
 				w.originalIDs = append(w.originalIDs, ids[0])
 			}
@@ -92,21 +91,50 @@ func (w *walker) entity(h header, raw []byte, path string, mdepth int, defaultTy
 		return content{}
 	case "text/plain", "text/html":
 		if !isAttachment(disp, dparams, params) {
-			text, probs := decodeCharset(data, params["charset"])
-			w.problems(probs, path)
+			text := w.bodyText(e, params, ctOK)
 			if ct == "text/html" {
 				return content{html: []string{text}}
 			}
 			return content{plain: []string{text}}
 		}
 	}
-	w.attachment(h, data, path, ct, params, disp, dparams)
+	w.attachment(e, ct, params, disp, dparams)
 	return content{}
+}
+
+// transferDecoded returns an entity's body with its transfer encoding
+// undone.
+func (w *walker) transferDecoded(e part) []byte {
+	d, probs := w.decodeBody(e, false, maxInt)
+	w.problems(probs, e.path)
+	return d.data
+}
+
+// maxInt keeps all of a decoded body.
+const maxInt = int(^uint(0) >> 1)
+
+// bodyText decodes a text/plain or text/html body part to UTF-8 text.
+// go-message converts the charset when it reads the charset label as
+// decodeCharset does (see goMessageConverts); otherwise, and for UTF-8 and
+// unlabelled text, which go-message passes through as they are,
+// decodeCharset does, with its fallbacks for unknown labels and text that
+// is not what its label says.
+func (w *walker) bodyText(e part, params map[string]string, ctOK bool) string {
+	label := params["charset"]
+	d, probs := w.decodeBody(e, ctOK && goMessageConverts(label), maxInt)
+	w.problems(probs, e.path)
+	if d.converted {
+		return clean(string(d.data))
+	}
+	text, probs := decodeCharset(d.data, label)
+	w.problems(probs, e.path)
+	return text
 }
 
 // multipart splits and walks a multipart entity. ok is false when the body
 // cannot be split into parts at all.
-func (w *walker) multipart(h header, raw []byte, path string, mdepth int, ct string, params map[string]string) (content, bool) {
+func (w *walker) multipart(e part, mdepth int, ct string, params map[string]string) (content, bool) {
+	path := e.path
 	if mdepth >= maxMultipartDepth {
 		w.problem("multipart nested deeper than %d levels; inner parts not read", maxMultipartDepth)
 		return content{}, true
@@ -116,11 +144,16 @@ func (w *walker) multipart(h header, raw []byte, path string, mdepth int, ct str
 		w.problem("%s without a boundary; body read as plain text", ct)
 		return content{}, false
 	}
-	raws, probs := splitMultipart(raw, boundary)
-	w.problems(probs, path)
+	raws, closeAt := splitMultipart(e.body, boundary)
 	if len(raws) == 0 {
+		// No delimiter line at all; go-message accepts only lines that
+		// splitMultipart accepts, so it would find none either.
 		w.problem("%s with no parts; body read as plain text", ct)
 		return content{}, false
+	}
+	children, capped := w.readParts(e.body, boundary, raws, closeAt, w.p.opts.MaxParts-w.p.parts, path)
+	if capped {
+		w.p.partsCapped = true
 	}
 	if ct == "multipart/report" {
 		w.reportType = strings.ToLower(params["report-type"])
@@ -128,21 +161,6 @@ func (w *walker) multipart(h header, raw []byte, path string, mdepth int, ct str
 	childDefault := "text/plain"
 	if ct == "multipart/digest" {
 		childDefault = "message/rfc822" // RFC 2046 section 5.1.5
-	}
-	type child struct {
-		h    header
-		body []byte
-		path string
-	}
-	children := make([]child, 0, len(raws))
-	for i, pr := range raws {
-		cp := strconv.Itoa(i + 1)
-		if path != "" {
-			cp = path + "." + cp
-		}
-		ph, pb, probs := splitPart(pr)
-		w.problems(probs, cp)
-		children = append(children, child{ph, pb, cp})
 	}
 
 	var c content
@@ -153,7 +171,7 @@ func (w *walker) multipart(h header, raw []byte, path string, mdepth int, ct str
 		// HTML for display.
 		var plain, html []string
 		for _, ch := range children {
-			got := w.entity(ch.h, ch.body, ch.path, mdepth+1, childDefault)
+			got := w.entity(ch, mdepth+1, childDefault)
 			if len(got.plain) > 0 && plain == nil {
 				plain = got.plain
 			}
@@ -173,44 +191,37 @@ func (w *walker) multipart(h header, raw []byte, path string, mdepth int, ct str
 				}
 			}
 		}
-		c.add(w.entity(children[root].h, children[root].body, children[root].path, mdepth+1, childDefault))
+		if len(children) > 0 {
+			c.add(w.entity(children[root], mdepth+1, childDefault))
+		}
 		for i, ch := range children {
 			if i != root {
-				c.add(w.entity(ch.h, ch.body, ch.path, mdepth+1, childDefault))
+				c.add(w.entity(ch, mdepth+1, childDefault))
 			}
 		}
 	default: // mixed, report, signed, digest, parallel and unknown subtypes
 		for _, ch := range children {
-			c.add(w.entity(ch.h, ch.body, ch.path, mdepth+1, childDefault))
+			c.add(w.entity(ch, mdepth+1, childDefault))
 		}
 	}
 	return c, true
 }
 
-// splitPart separates a body part's header from its body. A part may
-// legitimately have no header at all (it then starts with a blank line).
-func splitPart(raw []byte) (header, []byte, []string) {
-	if bytes.HasPrefix(raw, []byte("\r\n")) {
-		return nil, raw[2:], nil
-	}
-	if bytes.HasPrefix(raw, []byte("\n")) {
-		return nil, raw[1:], nil
-	}
-	h, body, probs, ok := splitHeader(raw, false)
-	if !ok {
-		return nil, raw, []string{"part has no header; read as plain text"}
-	}
-	return h, body, probs
+// rawPart is one body part as splitMultipart found it.
+type rawPart struct {
+	at   int    // offset of the delimiter line that opens the part
+	from int    // offset of the part's first byte, after that line
+	data []byte // the part, header and body, without the line break that belongs to the next delimiter
 }
 
 // splitMultipart splits a multipart body at its boundary delimiter lines
-// (RFC 2046 section 5.1.1). The preamble and epilogue are dropped. A body
-// that ends without the closing delimiter keeps its last part.
-func splitMultipart(body []byte, boundary string) ([][]byte, []string) {
+// (RFC 2046 section 5.1.1), leniently: lines end in CRLF or LF, and a body
+// that ends without the closing delimiter keeps its last part. closeAt is
+// the offset of the closing delimiter line, or -1 when there is none. The
+// preamble and epilogue are dropped.
+func splitMultipart(body []byte, boundary string) (parts []rawPart, closeAt int) {
 	delim := []byte("--" + boundary)
-	var parts [][]byte
-	start := -1
-	closed := false
+	start, opened := -1, -1
 	pos := 0
 	for pos < len(body) {
 		line, next := cutLine(body[pos:])
@@ -225,20 +236,17 @@ func splitMultipart(body []byte, boundary string) ([][]byte, []string) {
 			continue
 		}
 		if start >= 0 {
-			parts = append(parts, trimDelimiterEOL(body[start:lineStart]))
+			parts = append(parts, rawPart{at: opened, from: start, data: trimDelimiterEOL(body[start:lineStart])})
 		}
 		if final {
-			closed = true
-			break
+			return parts, lineStart
 		}
-		start = pos
+		start, opened = pos, lineStart
 	}
-	var problems []string
-	if !closed && start >= 0 {
-		parts = append(parts, body[start:])
-		problems = append(problems, "multipart not closed by its final boundary; last part read to the end")
+	if start >= 0 {
+		parts = append(parts, rawPart{at: opened, from: start, data: body[start:]})
 	}
-	return parts, problems
+	return parts, -1
 }
 
 // trimDelimiterEOL removes the line break that belongs to the following
@@ -277,7 +285,7 @@ func (w *walker) deliveryStatus(data []byte) {
 	rest := data
 	for blocks := 0; len(bytes.TrimSpace(rest)) > 0 && blocks < 100; blocks++ {
 		rest = bytes.TrimLeft(rest, "\r\n")
-		h, body, _, ok := splitHeader(rest, false)
+		h, _, body, _, ok := w.p.readHeader(rest, false)
 		if !ok {
 			break
 		}
@@ -298,34 +306,39 @@ func (w *walker) deliveryStatus(data []byte) {
 }
 
 // attachment records a part that is not body text.
-func (w *walker) attachment(h header, data []byte, path, ct string, params map[string]string, disp string, dparams map[string]string) {
+func (w *walker) attachment(e part, ct string, params map[string]string, disp string, dparams map[string]string) {
+	path := e.path
 	if path == "" {
 		path = "1"
 	}
 	dec := headerDecoder{problems: &w.m.Problems}
-	name := attachmentName(h.get("Content-Disposition"), dparams["filename"], "filename", dec)
+	name := attachmentName(e.h.get("Content-Disposition"), dparams["filename"], "filename", dec)
 	if name == "" {
-		name = attachmentName(h.get("Content-Type"), params["name"], "name", dec)
+		name = attachmentName(e.h.get("Content-Type"), params["name"], "name", dec)
 	}
 	a := Attachment{
 		Name:        name,
 		ContentType: ct,
 		Inline:      disp == "inline",
 		Part:        path,
-		Size:        int64(len(data)),
 	}
 	if a.Name == "" {
 		a.Name = "attachment-" + strings.ReplaceAll(path, ".", "-") + extensionFor(ct)
 		a.NameGenerated = true
 	}
-	if isTextual(ct, a.Name) {
-		limit := w.p.opts.MaxAttachmentText
-		b := data
-		if len(b) > limit {
-			b = b[:limit]
-			a.TextTruncated = true
-		}
-		text, probs := decodeCharset(b, params["charset"])
+	// Only the text of text and CSV files is kept; of the others, only the
+	// size is needed, so their decoded bytes are counted, not stored.
+	textual := isTextual(ct, a.Name)
+	keep := 0
+	if textual {
+		keep = w.p.opts.MaxAttachmentText
+	}
+	d, probs := w.decodeBody(e, false, keep)
+	w.problems(probs, e.path)
+	a.Size = d.size
+	if textual {
+		a.TextTruncated = d.size > int64(len(d.data))
+		text, probs := decodeCharset(d.data, params["charset"])
 		if a.TextTruncated {
 			text = strings.TrimRight(text, "\uFFFD")
 		}

@@ -181,8 +181,10 @@ func Parse(raw []byte, opts Options) (*Message, error) {
 		raw = raw[:opts.MaxSize]
 		truncated = true
 	}
-	p := &parser{opts: opts}
+	p := &parser{opts: opts, scratch: scratchPool.Get().(*scratch)}
 	m, err := p.parseMessage(raw, 0)
+	scratchPool.Put(p.scratch)
+	p.scratch = nil
 	if err != nil {
 		return nil, err
 	}
@@ -197,31 +199,35 @@ func Parse(raw []byte, opts Options) (*Message, error) {
 	return m, nil
 }
 
-// parser carries the limits shared by a message and the messages nested in it.
+// parser carries the limits shared by a message and the messages nested in
+// it, and buffers reused while reading them.
 type parser struct {
 	opts        Options
 	parts       int
 	partsCapped bool
+
+	scratch *scratch // buffers reused while reading, from scratchPool
 }
 
 // parseMessage parses one message (the top level or a forwarded one).
 func (p *parser) parseMessage(raw []byte, depth int) (*Message, error) {
-	h, body, problems, ok := splitHeader(raw, true)
+	h, gm, body, problems, ok := p.readHeader(raw, true)
 	if !ok || !looksLikeMessage(h) {
 		return nil, fmt.Errorf("reading message header: %w", ErrNotMessage)
 	}
 	m := &Message{Problems: problems, ContentHash: ContentHash(raw)}
 	dec := headerDecoder{problems: &m.Problems}
+	mh := mailHeader(gm)
 
 	for _, name := range []string{"From", "Subject", "Date", "Message-Id", "In-Reply-To", "Sender", "Reply-To", "To", "Cc"} {
-		if n := len(h.all(name)); n > 1 {
+		if n := h.count(name); n > 1 {
 			m.Problems = append(m.Problems, fmt.Sprintf("%d %s fields; used the first", n, name))
 		}
 	}
 
 	// Identifiers (RFC 5322 section 3.6.4).
-	if ids := parseMsgIDs(h.get("Message-Id")); len(ids) > 0 {
-		m.MessageID = ids[0]
+	if id := messageID(mh, h); id != "" {
+		m.MessageID = id
 	} else {
 		if h.has("Message-Id") {
 			m.Problems = append(m.Problems, "unreadable Message-ID; a stand-in derived from the content is used")
@@ -229,17 +235,17 @@ func (p *parser) parseMessage(raw []byte, depth int) (*Message, error) {
 		m.MessageID = SynthesizedMessageID(m.ContentHash)
 		m.MessageIDSynthesized = true
 	}
-	if ids := parseMsgIDs(h.get("In-Reply-To")); len(ids) > 0 {
+	if ids := msgIDList(mh, h, "In-Reply-To"); len(ids) > 0 {
 		m.InReplyTo = ids[0]
 	}
-	refs := parseMsgIDs(strings.Join(h.all("References"), " "))
+	refs := msgIDList(mh, h, "References")
 	if len(refs) > maxReferences {
 		m.Problems = append(m.Problems, fmt.Sprintf("%d References; kept the first and the last %d", len(refs), maxReferences-1))
 		refs = append(refs[:1:1], refs[len(refs)-(maxReferences-1):]...)
 	}
 	m.References = refs
 
-	subject := strings.Join(strings.Fields(dec.decode(h.get("Subject"))), " ")
+	subject := strings.Join(strings.Fields(decodeSubject(mh, h, dec)), " ")
 	if n := len([]rune(subject)); n > maxSubjectRunes {
 		subject = truncateRunes(subject, maxSubjectRunes)
 		m.Problems = append(m.Problems, fmt.Sprintf("subject of %d characters cut to %d", n, maxSubjectRunes))
@@ -263,7 +269,7 @@ func (p *parser) parseMessage(raw []byte, depth int) (*Message, error) {
 		m.ReturnPath = parseReturnPath(rp[0])
 	}
 	if d := h.get("Date"); d != "" {
-		t, err := parseDate(d)
+		t, err := headerDate(mh, d)
 		if err != nil {
 			m.Problems = append(m.Problems, fmt.Sprintf("unreadable Date %q", truncateRunes(d, 80)))
 		} else {
@@ -275,7 +281,7 @@ func (p *parser) parseMessage(raw []byte, depth int) (*Message, error) {
 
 	// Body.
 	w := &walker{p: p, m: m, depth: depth}
-	b := w.entity(h, body, "", 0, "text/plain")
+	b := w.entity(part{h: h, gm: gm, body: body}, 0, "text/plain")
 	w.finish(b)
 
 	m.Auto = detectAuto(h, m, w, p.opts)
