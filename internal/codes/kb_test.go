@@ -108,7 +108,7 @@ func TestTabularNotesInherited(t *testing.T) {
 func TestMUEAndCPT(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
-		res := importFixtures(t, db, "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv", "cpt_descriptors_2026_synthetic.csv")
+		res := importFixtures(t, db, "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv", "synthetic_licensed_descriptors_2026.csv")
 		if r := res[0].Release; r.Format != codefile.MUEPractitioner || r.Name != "NCCI MUE practitioner 2026-Q2" || !r.From.Equal(date("2026-04-01")) || res[0].Rows != 8 {
 			t.Errorf("Import(MUE) = %+v rows %d, want practitioner 2026-Q2 from 2026-04-01 with 8 rows", r, res[0].Rows)
 		}
