@@ -10,13 +10,14 @@
 // truncated multiparts) is repaired as well as it can be and described in
 // Message.Problems, so text that could be read is never lost.
 //
-// Decoding builds on github.com/emersion/go-message: its charset tables
-// (go-message/charset, backed by golang.org/x/text) and its address parser.
-// MIME structure is split in memory by this package so that one malformed
-// boundary line or part header does not stop the walk (go-message's
-// streaming reader gives up at the first such line). HTML-only mail is turned
-// into text with the HTML5 parser of golang.org/x/net/html; see
-// docs/mail.md for why.
+// MIME is read with github.com/emersion/go-message: its header reader
+// (textproto.ReadHeader), its multipart reader (textproto.MultipartReader)
+// and its decoding (message.New and Entity.Body, with go-message/charset for
+// charsets), and mail.Header for Message-ID, References, Date and Subject.
+// Where go-message fails on a header or a body part, lenient in-house
+// readers read that one header or part instead, go-message carries on with
+// the next part, and a problem says so; see docs/mail.md. HTML-only mail is
+// turned into text with the HTML5 parser of golang.org/x/net/html.
 //
 // NewText separates the new text of a reply from quoted history and the
 // signature; ContentHash identifies a message's content across deliveries.

@@ -35,6 +35,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if want := contentHashReference(raw); m.ContentHash != want {
+			t.Fatalf("Parse() ContentHash = %s, want %s (the hash as first defined)", m.ContentHash, want)
+		}
 		if m.MessageID == "" {
 			t.Fatal("Parse() MessageID is empty, want a real or synthesized ID")
 		}

@@ -404,12 +404,26 @@ func contentHashReference(raw []byte) string {
 	return hex.EncodeToString(s.Sum(nil))
 }
 
+func TestAppendCollapsed(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"", " ", "a", "  a  b\t\tc ", "\u00a0x\u0085y\u2003", "bad\xff \xc3 z", "\v\f\r\n", "é  ü"} {
+		if got, want := string(appendCollapsed([]byte("k:"), in)), "k:"+strings.Join(strings.Fields(in), " "); got != want {
+			t.Errorf("appendCollapsed(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestContentHashUnchanged(t *testing.T) {
 	t.Parallel()
 	inputs := []string{
 		"From: a@x\nSubject:  \t lots   of\u00a0space \u0085 and\xff bad \n\t folded\nSUBJECT: again\nmessage-id: <m@x>\n\nbody \r\nline\r",
 		"From x Sat Jan 17\nFrom: a@x\njunk line\nTo: b@x\nDate: now\n\nbody",
 		"Subject: no blank line\nbody text here\n",
+		"From: a@x\nSubject: s\n \n folded after a white line\nDate: d\n\nbody",
+		"From: a@x\n: empty name\nSubject: s\n\nbody",
+		"From: a@x\r\nSubject: \u00a0x\r\n \u00a0\r\n\v\r\n\r\nbody",
+		"From x\nFrom: a@x\nSubject: mbox\n\nbody",
+		"Subject: only a header",
 		" not a message",
 		"",
 	}
@@ -421,8 +435,13 @@ func TestContentHashUnchanged(t *testing.T) {
 		inputs = append(inputs, string(raw))
 	}
 	for _, in := range inputs {
-		if got, want := ContentHash([]byte(in)), contentHashReference([]byte(in)); got != want {
+		want := contentHashReference([]byte(in))
+		if got := ContentHash([]byte(in)); got != want {
 			t.Errorf("ContentHash(%.60q) = %s, want %s as before", in, got, want)
+		}
+		// Parse hashes the header go-message read, where it is the same.
+		if m, err := Parse([]byte(in), Options{}); err == nil && m.ContentHash != want {
+			t.Errorf("Parse(%.60q).ContentHash = %s, want %s as before", in, m.ContentHash, want)
 		}
 	}
 }

@@ -32,26 +32,30 @@ func isHashedField(name []byte) bool {
 // even when their trace headers or line endings differ. Input that is not
 // a message is hashed the same way as a body.
 func ContentHash(raw []byte) string {
-	s := sha256.New()
 	h, body, _, ok := splitHeaderKeep(raw, true, isHashedField)
 	if !ok {
-		body = raw
-	} else {
-		var line []byte
-		for _, name := range hashedFields {
-			lower := strings.ToLower(name)
-			for _, f := range h {
-				if f.name != name {
-					continue
-				}
-				// name ":" value with white space collapsed, as
-				// strings.Join(strings.Fields(value), " ") would give.
-				line = append(line[:0], lower...)
-				line = append(line, ':')
-				line = appendCollapsed(line, f.value)
-				line = append(line, '\n')
-				s.Write(line)
+		return contentHash(nil, raw)
+	}
+	return contentHash(h, body)
+}
+
+// contentHash hashes the hashed fields in h and the body.
+func contentHash(h header, body []byte) string {
+	s := sha256.New()
+	var line []byte
+	for _, name := range hashedFields {
+		lower := strings.ToLower(name)
+		for _, f := range h {
+			if f.name != name {
+				continue
 			}
+			// name ":" value with white space collapsed, as
+			// strings.Join(strings.Fields(value), " ") would give.
+			line = append(line[:0], lower...)
+			line = append(line, ':')
+			line = appendCollapsed(line, f.value)
+			line = append(line, '\n')
+			s.Write(line)
 		}
 	}
 	s.Write([]byte{'\n'})
@@ -73,31 +77,82 @@ func ContentHash(raw []byte) string {
 	return hex.EncodeToString(s.Sum(nil))
 }
 
+// hashableAsRead reports whether the header go-message read from the start
+// of raw (ending before body) is the one splitHeader would read, so that
+// its fields can be hashed without reading the header again. They differ
+// only where go-message reads a line of white space as folding (splitHeader
+// ends the header there) or skips a field with an empty name (splitHeader
+// drops the line as junk); values differ only in white space, which
+// ContentHash collapses.
+func hashableAsRead(raw, body []byte) bool {
+	hdr := raw[:len(raw)-len(body)]
+	if bytes.HasPrefix(hdr, []byte("From ")) {
+		_, hdr = cutLine(hdr) // the mbox line, skipped by both
+	}
+	for len(hdr) > 0 {
+		line, rest := cutLine(hdr)
+		if len(line) == 0 {
+			return len(rest) == 0 // only the empty line that ends the header
+		}
+		if line[0] == ':' || len(bytes.TrimRight(line, " \t")) == 0 {
+			return false
+		}
+		hdr = rest
+	}
+	return true
+}
+
 // appendCollapsed appends s to b with leading and trailing white space
 // removed and every run of white space inside replaced by one space: the
 // same as strings.Join(strings.Fields(s), " "), without allocating.
 func appendCollapsed(b []byte, s string) []byte {
 	start := len(b)
-	space := false // white space seen since the last word
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		if unicode.IsSpace(r) {
-			space = true
+		// Skip white space (strings.Fields's definition: ASCII white space
+		// and unicode.IsSpace).
+		for i < len(s) {
+			if c := s[i]; c < utf8.RuneSelf {
+				if !asciiSpace[c] {
+					break
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsSpace(r) {
+				break
+			}
 			i += size
-			continue
 		}
-		if space && len(b) > start {
-			b = append(b, ' ')
+		// Copy the word that follows.
+		j := i
+		for j < len(s) {
+			if c := s[j]; c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					break
+				}
+				j++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
 		}
-		space = false
-		b = append(b, s[i:i+size]...)
-		i += size
+		if j > i {
+			if len(b) > start {
+				b = append(b, ' ')
+			}
+			b = append(b, s[i:j]...)
+		}
+		i = j
 	}
 	return b
 }
+
+// asciiSpace is strings.Fields's set of ASCII white space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // SynthesizedMessageID is the stand-in Message-ID (without <>) given to a
 // message that has none, derived from its ContentHash so that a re-fetch of

@@ -215,7 +215,12 @@ func (p *parser) parseMessage(raw []byte, depth int) (*Message, error) {
 	if !ok || !looksLikeMessage(h) {
 		return nil, fmt.Errorf("reading message header: %w", ErrNotMessage)
 	}
-	m := &Message{Problems: problems, ContentHash: ContentHash(raw)}
+	m := &Message{Problems: problems}
+	if gm != nil && hashableAsRead(raw, body) {
+		m.ContentHash = contentHash(h, body)
+	} else {
+		m.ContentHash = ContentHash(raw)
+	}
 	dec := headerDecoder{problems: &m.Problems}
 	mh := mailHeader(gm)
 
