@@ -244,7 +244,7 @@ func encodingDecoder(enc encoding.Encoding) charsetDecoder {
 // (which, like browsers, read ISO-8859-1 as its superset windows-1252), then
 // the IANA registry through go-message/charset. It returns nil for an
 // unknown label, and for one that only maps to the WHATWG "replacement"
-// encoding (iso-2022-kr, hz-gb-2312, …), which would turn the whole text
+// encoding (iso-2022-kr, iso-2022-cn, …), which would turn the whole text
 // into a single U+FFFD.
 func lookupCharset(label string) charsetDecoder {
 	if enc := ownEncoding(label); enc != nil {

@@ -236,7 +236,9 @@ func (w *walker) readParts(body []byte, boundary string, raws []rawPart, closeAt
 			}
 			gp, err := mr.NextPart()
 			if err != nil {
-				failed = j // io.EOF included: the split has a part here
+				// io.EOF too: go-message sees the end where the split
+				// has a part.
+				failed = j
 				break
 			}
 			from := raws[j].from + hn

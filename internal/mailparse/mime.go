@@ -3,6 +3,7 @@ package mailparse
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"mime"
 	"net/url"
 	"sort"
@@ -105,13 +106,10 @@ func (w *walker) entity(e part, mdepth int, defaultType string) content {
 // transferDecoded returns an entity's body with its transfer encoding
 // undone.
 func (w *walker) transferDecoded(e part) []byte {
-	d, probs := w.decodeBody(e, false, maxInt)
+	d, probs := w.decodeBody(e, false, math.MaxInt)
 	w.problems(probs, e.path)
 	return d.data
 }
-
-// maxInt keeps all of a decoded body.
-const maxInt = int(^uint(0) >> 1)
 
 // bodyText decodes a text/plain or text/html body part to UTF-8 text.
 // go-message converts the charset when it reads the charset label as
@@ -121,7 +119,7 @@ const maxInt = int(^uint(0) >> 1)
 // is not what its label says.
 func (w *walker) bodyText(e part, params map[string]string, ctOK bool) string {
 	label := params["charset"]
-	d, probs := w.decodeBody(e, ctOK && goMessageConverts(label), maxInt)
+	d, probs := w.decodeBody(e, ctOK && goMessageConverts(label), math.MaxInt)
 	w.problems(probs, e.path)
 	if d.converted {
 		return clean(string(d.data))
