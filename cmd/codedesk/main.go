@@ -35,6 +35,7 @@ type cli struct {
 	Draft   draftCmd         `cmd:"" help:"Parse, analyse and draft a reply to one RFC 5322 message read from standard input."`
 	Ask     askCmd           `cmd:"" help:"Email a question to the desk as the demo coder and print the threaded reply."`
 	Review  reviewCmd        `cmd:"" help:"Work the review queue from a terminal."`
+	Users   usersCmd         `cmd:"" help:"Manage the staff accounts of the web desk."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 

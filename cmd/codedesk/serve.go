@@ -22,6 +22,7 @@ import (
 	"github.com/codedesk/codedesk/internal/mailparse"
 	"github.com/codedesk/codedesk/internal/reply"
 	"github.com/codedesk/codedesk/internal/store"
+	"github.com/codedesk/codedesk/internal/web"
 	"github.com/codedesk/codedesk/queue"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -40,6 +41,9 @@ type serveCmd struct {
 // Run implements the command.
 func (c *serveCmd) Run(ctx context.Context, io stdio) error {
 	if err := c.Serve.Validate(); err != nil {
+		return err
+	}
+	if err := c.Serve.Web.Validate(); err != nil {
 		return err
 	}
 	logger := newLogger(c.Log, io.Err)
@@ -79,6 +83,7 @@ type node struct {
 	mailbox  *mailbox.Poller
 	wg       sync.WaitGroup
 	reg      *prometheus.Registry
+	demo     *demoAccount // the demo admin created on the devmail path
 	mbox     *mailbox.Metrics
 	closed   sync.Once
 	started  time.Time
@@ -218,6 +223,23 @@ func (n *node) startHTTP(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", n.healthz)
+	// The staff desk, with River's own UI for admins under /admin/jobs/.
+	jobs, err := n.q.UIHandler(ctx, "/admin/jobs")
+	if err != nil {
+		return fmt.Errorf("starting the job UI: %w", err)
+	}
+	if n.cfg.Devmail {
+		if n.demo, err = ensureDemoAdmin(ctx, n.db); err != nil {
+			return err
+		}
+	}
+	desk, err := web.New(web.Config{DB: n.db, Actions: n.q, Jobs: jobs, Logger: n.cfg.Logger.With("component", "web"),
+		FirstResponseTarget: n.cfg.Web.FirstResponseTarget, IdleTimeout: n.cfg.Web.SessionIdle,
+		SessionMaxAge: n.cfg.Web.SessionMaxAge, SecureCookies: n.cfg.Web.SecureCookies})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", desk.Handler())
 	ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", n.cfg.HTTP.Addr, err)
@@ -271,6 +293,8 @@ func (n *node) Close() error {
 func (n *node) printBanner(w interface{ Write([]byte) (int, error) }) {
 	fmt.Fprintf(w, "\ncodedesk is running (database: %s, auto-send: %v).\n", n.db.Dialect(), n.cfg.Policy.AutoSend)
 	fmt.Fprintf(w, "  Health and metrics:   http://%s/healthz  http://%s/metrics\n", n.httpAddr, n.httpAddr)
+	fmt.Fprintf(w, "  Staff desk:           http://%s/\n", n.httpAddr)
+	n.printDeskAccount(w)
 	if n.dev != nil {
 		fmt.Fprintf(w, "\nA development mail server runs in this process:\n")
 		fmt.Fprintf(w, "  IMAP %s, SMTP %s (no TLS, loopback only)\n", n.dev.IMAPAddr(), n.dev.SMTPAddr())

@@ -89,6 +89,7 @@ type Serve struct {
 	Queue    `embed:""`
 	HTTP     `embed:""`
 	CodeSets `embed:""`
+	Web      `embed:""`
 }
 
 // Secret returns value, or the trimmed content of file when file is set.

@@ -1,0 +1,50 @@
+-- Staff desk: accounts, sessions, internal notes, indexes for the review
+-- queue (keyset pagination by case number within a state), and an
+-- append-only audit trail.
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL DEFAULT '',
+    role          TEXT NOT NULL CHECK (role IN ('reviewer', 'admin')),
+    password_hash TEXT NOT NULL,
+    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL,
+    last_login_at TIMESTAMP
+);
+
+-- A session is known by the SHA-256 of its cookie token, so a copy of the
+-- database does not hand out live sessions.
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id),
+    created_at   TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL,
+    expires_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE notes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id    INTEGER NOT NULL REFERENCES cases (id),
+    author     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX notes_case ON notes (case_id, id);
+
+CREATE INDEX cases_status_id ON cases (status, id);
+CREATE INDEX cases_assignee_id ON cases (assignee, id);
+CREATE INDEX cases_requester ON cases (requester);
+CREATE INDEX events_actor ON events (actor, id);
+CREATE INDEX events_action ON events (action, id);
+
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are append-only');
+END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are append-only');
+END;

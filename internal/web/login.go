@@ -1,0 +1,211 @@
+package web
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/store"
+)
+
+// dummyHash is verified against when no account matches, so a wrong email
+// costs as long as a wrong password and does not reveal which accounts
+// exist.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("codedesk-no-such-account")
+	return h
+})
+
+type loginForm struct {
+	Email string
+	Next  string
+	Error string
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	if userFrom(r.Context()) != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", "Sign in", loginForm{Next: r.URL.Query().Get("next")})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "The form could not be read.", nil)
+		return
+	}
+	email := store.NormalizeEmail(r.PostForm.Get("email"))
+	pw := r.PostForm.Get("password")
+	form := loginForm{Email: email, Next: r.PostForm.Get("next")}
+	ip := clientIP(r)
+	if wait := s.limiter.blocked(email, ip, s.now()); wait > 0 {
+		form.Error = "Too many failed attempts. Try again in " + wait.Round(time.Minute).String() + "."
+		_ = store.AddEvent(ctx, s.cfg.DB, 0, email, "sign_in_throttled", "")
+		s.render(w, r, http.StatusTooManyRequests, "login", "Sign in", form)
+		return
+	}
+	u, err := store.GetUserByEmail(ctx, s.cfg.DB, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusServiceUnavailable, "The database is not answering; try again shortly.", err)
+		return
+	}
+	hash := dummyHash()
+	if err == nil {
+		hash = u.PasswordHash
+	}
+	ok, verr := VerifyPassword(hash, pw)
+	if verr != nil {
+		s.log.ErrorContext(ctx, "verifying password", "user_id", u.ID, "error", verr)
+	}
+	if err != nil || !ok || u.Disabled {
+		s.limiter.fail(email, ip, s.now())
+		actor := email
+		if err != nil {
+			actor = "unknown account"
+		}
+		_ = store.AddEvent(ctx, s.cfg.DB, 0, actor, "sign_in_failed", "")
+		s.log.InfoContext(ctx, "sign-in failed", "user_id", u.ID)
+		form.Error = "The email or password is not right."
+		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", form)
+		return
+	}
+	s.limiter.reset(email, ip)
+	token, err := newToken()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Could not start a session.", err)
+		return
+	}
+	now := s.now()
+	// A new token at every sign-in: a session fixed before it is useless.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		_ = store.DeleteSession(ctx, s.cfg.DB, hashToken(old.Value))
+	}
+	err = s.cfg.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := store.CreateSession(ctx, tx, store.Session{TokenHash: hashToken(token), UserID: u.ID, CreatedAt: now,
+			LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMaxAge)}); err != nil {
+			return err
+		}
+		if err := store.RecordLogin(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		return store.AddEvent(ctx, tx, 0, u.Email, "signed_in", "")
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Could not start a session.", err)
+		return
+	}
+	if n, err := store.DeleteExpiredSessions(ctx, s.cfg.DB, now, now.Add(-s.cfg.IdleTimeout)); err == nil && n > 0 {
+		s.log.DebugContext(ctx, "expired sessions removed", "count", n)
+	}
+	s.log.InfoContext(ctx, "signed in", "user_id", u.ID)
+	s.setCookie(w, r, sessionCookie, token, s.cfg.SessionMaxAge)
+	http.Redirect(w, r, safeNext(form.Next), http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	if err := store.DeleteSession(ctx, s.cfg.DB, sessionFrom(ctx)); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Could not sign out.", err)
+		return
+	}
+	_ = store.AddEvent(ctx, s.cfg.DB, 0, u.Email, "signed_out", "")
+	s.clearCookie(w, r, sessionCookie)
+	s.setFlash(w, r, "ok", "You are signed out.")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/queue", http.StatusSeeOther)
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/queue"
+	}
+	return next
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginLimiter refuses sign-in for an account, or from an address, after
+// max failures within window, until the window has passed.
+type loginLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	fails  map[string][]time.Time
+}
+
+func newLoginLimiter(max int, window time.Duration) *loginLimiter {
+	return &loginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
+}
+
+func (l *loginLimiter) keys(email, ip string) []string {
+	// An address gets more room than an account: several staff may share
+	// an office's address.
+	return []string{"email:" + email, "ip:" + ip}
+}
+
+func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
+	ts := l.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) > l.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.fails, key)
+	} else {
+		l.fails[key] = ts
+	}
+	return ts
+}
+
+func (l *loginLimiter) blocked(email, ip string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for i, k := range l.keys(email, ip) {
+		limit := l.max
+		if i == 1 {
+			limit = l.max * 4
+		}
+		ts := l.recent(k, now)
+		if len(ts) >= limit {
+			wait = max(wait, l.window-now.Sub(ts[len(ts)-limit]))
+		}
+	}
+	return wait
+}
+
+func (l *loginLimiter) fail(email, ip string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fails) > 100_000 { // bound memory under a spray of addresses
+		l.fails = map[string][]time.Time{}
+	}
+	for _, k := range l.keys(email, ip) {
+		l.fails[k] = append(l.recent(k, now), now)
+	}
+}
+
+func (l *loginLimiter) reset(email, ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, "email:"+email)
+}
