@@ -59,7 +59,7 @@ func ListQueue(ctx context.Context, q Querier, f QueueFilter) ([]Case, bool, err
 		args = append(args, NormalizeEmail(f.Assignee))
 	}
 	if s := strings.TrimSpace(f.Search); s != "" {
-		w, a := searchClause(s)
+		w, a := searchClause(q.Dialect(), s)
 		where = append(where, w)
 		args = append(args, a...)
 	}
@@ -110,23 +110,32 @@ func ListQueue(ctx context.Context, q Querier, f QueueFilter) ([]Case, bool, err
 }
 
 // searchClause turns a desk search into a WHERE clause.
-func searchClause(s string) (string, []any) {
+func searchClause(d Dialect, s string) (string, []any) {
 	if m := caseNumberRe.FindStringSubmatch(s); m != nil {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
 		// A number may also be a CPT code.
-		return `(id = ? OR EXISTS (SELECT 1 FROM analyses a WHERE a.case_id = cases.id AND a.result LIKE ?))`,
-			[]any{n, `%"code":"` + m[1] + `%`}
+		return "(id = ? OR " + codeExists(d) + ")", []any{n, m[1] + "%"}
 	}
 	if strings.Contains(s, "@") {
-		return "LOWER(requester) LIKE ?", []any{"%" + likeEscape(strings.ToLower(s)) + "%"}
+		return "LOWER(requester) LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(strings.ToLower(s)) + "%"}
 	}
 	up := strings.ToUpper(s)
 	like := "%" + likeEscape(strings.ToLower(s)) + "%"
 	if codeRe.MatchString(up) {
-		return `(EXISTS (SELECT 1 FROM analyses a WHERE a.case_id = cases.id AND a.result LIKE ?)
-			OR LOWER(subject) LIKE ? ESCAPE '\')`, []any{`%"code":"` + up + `%`, like}
+		return "(" + codeExists(d) + " OR LOWER(subject) LIKE ? ESCAPE '\\')", []any{likeEscape(up) + "%", like}
 	}
-	return `(LOWER(subject) LIKE ? ESCAPE '\' OR LOWER(requester) LIKE ? ESCAPE '\')`, []any{like, like}
+	return "(LOWER(subject) LIKE ? ESCAPE '\\' OR LOWER(requester) LIKE ? ESCAPE '\\')", []any{like, like}
+}
+
+// codeExists is a condition true when one of the case's analyses found a
+// code starting with the bound prefix (the codes of analysis.Result).
+func codeExists(d Dialect) string {
+	if d == Postgres {
+		return `EXISTS (SELECT 1 FROM analyses a, jsonb_array_elements(CASE WHEN jsonb_typeof(a.result->'codes') = 'array'
+			THEN a.result->'codes' ELSE '[]'::jsonb END) c WHERE a.case_id = cases.id AND c->>'code' LIKE ? ESCAPE '\')`
+	}
+	return `EXISTS (SELECT 1 FROM analyses a, json_each(a.result, '$.codes') c WHERE a.case_id = cases.id
+		AND json_extract(c.value, '$.code') LIKE ? ESCAPE '\')`
 }
 
 // likeEscape escapes LIKE's wildcards so user input matches literally.
