@@ -115,7 +115,6 @@ func readPassword(sio stdio) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-
 func limitReader(r io.Reader, n int64) io.Reader { return io.LimitReader(r, n) }
 
 type usersListCmd struct {
