@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ type messageView struct {
 	store.Message
 	Inbound     bool
 	HasHTML     bool
+	HTMLDoc     string // sanitised, for the sandboxed frame's srcdoc
 	Attachments []mailparse.Attachment
 	Problems    []string
 }
@@ -33,6 +35,7 @@ type caseView struct {
 	Draft        *store.Draft
 	Editable     bool
 	DraftText    string
+	PreviewDoc   string
 	Notes        []store.Note
 	Events       []store.Event
 	Users        []store.User
@@ -100,6 +103,13 @@ func (s *Server) buildCaseView(ctx context.Context, c store.Case) (*caseView, er
 		if mv.Inbound && len(m.Raw) > 0 {
 			if p, err := mailparse.Parse(m.Raw, parseOptions); err == nil {
 				mv.HasHTML = p.HTML != ""
+				if mv.HasHTML {
+					doc, err := s.frameDoc(frameView{Title: "Message", Body: template.HTML(sanitizeMail(p.HTML)), Note: remoteNote(p.HTML)}) //nolint:gosec // sanitised
+					if err != nil {
+						return nil, err
+					}
+					mv.HTMLDoc = doc
+				}
 				mv.Attachments = p.Attachments
 				mv.Problems = p.Problems
 			}
@@ -120,6 +130,9 @@ func (s *Server) buildCaseView(ctx context.Context, c store.Case) (*caseView, er
 		v.Draft = &d
 		v.Editable = d.Status == store.DraftPending
 		v.DraftText = d.BodyText
+		if v.PreviewDoc, err = s.frameDoc(frameView{Title: "Reply preview", Body: template.HTML(sanitizeMail(d.BodyHTML))}); err != nil { //nolint:gosec // sanitised
+			return nil, err
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}

@@ -17,6 +17,17 @@ type frameView struct {
 	Note  string
 }
 
+// frameDoc renders sanitised HTML as the document of a sandboxed iframe's
+// srcdoc: the frame has an opaque origin, no scripts, and inherits the
+// desk's CSP, so it can load nothing from elsewhere.
+func (s *Server) frameDoc(v frameView) (string, error) {
+	var b strings.Builder
+	if err := s.pages["frame"].Execute(&b, v); err != nil {
+		return "", fmt.Errorf("rendering frame: %w", err)
+	}
+	return b.String(), nil
+}
+
 // serveFrame writes sanitised HTML for a sandboxed iframe on a case page.
 func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request, v frameView) {
 	h := w.Header()
@@ -43,11 +54,7 @@ func (s *Server) messageHTML(w http.ResponseWriter, r *http.Request) {
 	// The sanitiser is the guard; the frame's sandbox and CSP are the
 	// second line should it ever miss something.
 	clean := sanitizeMail(p.HTML)
-	note := ""
-	if strings.Contains(strings.ToLower(p.HTML), "<img") {
-		note = "Images from the internet are not loaded."
-	}
-	s.serveFrame(w, r, frameView{Title: "Message " + r.PathValue("mid"), Body: template.HTML(clean), Note: note}) //nolint:gosec // sanitised above
+	s.serveFrame(w, r, frameView{Title: "Message " + r.PathValue("mid"), Body: template.HTML(clean), Note: remoteNote(p.HTML)}) //nolint:gosec // sanitised above
 }
 
 // messageRaw downloads a stored message exactly as received (.eml).
@@ -157,4 +164,12 @@ func (s *Server) draftPreview(w http.ResponseWriter, r *http.Request) {
 	// The reply's HTML comes from codedesk's own templates, but it quotes
 	// what the asker wrote: it goes through the same sanitiser.
 	s.serveFrame(w, r, frameView{Title: "Reply preview", Body: template.HTML(sanitizeMail(d.BodyHTML))}) //nolint:gosec // sanitised
+}
+
+// remoteNote tells the reader when images were held back.
+func remoteNote(html string) string {
+	if strings.Contains(strings.ToLower(html), "<img") {
+		return "Images from the internet are not loaded."
+	}
+	return ""
 }

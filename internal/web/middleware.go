@@ -23,7 +23,7 @@ const (
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// cspFrame is for sanitised mail and reply previews inside a sandboxed
 	// iframe: no script, no remote images or styles, no forms.
-	cspFrame = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; " +
+	cspFrame = "default-src 'none'; style-src 'self'; img-src data:; font-src 'none'; " +
 		"form-action 'none'; frame-ancestors 'self'; base-uri 'none'; sandbox allow-popups allow-popups-to-escape-sandbox"
 	cspJobs = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
