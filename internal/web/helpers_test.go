@@ -60,6 +60,28 @@ type setupOpts struct {
 // with a PDF attachment, its analysis and a pending draft.
 func setup(t *testing.T, db *store.DB, o setupOpts) *testBundle {
 	t.Helper()
+	b := newBundle(t, db, o)
+	b.seedCase(t, o.remote)
+	return b
+}
+
+// setupBench is setup without the seeded case.
+func setupBench(b *testing.B, db *store.DB) *testBundle { return newBundle(b, db, setupOpts{}) }
+
+// benchClient is an HTTP client signed in as the reviewer.
+func (b *testBundle) benchClient(tb testing.TB) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.PostForm(b.ts.URL+"/login", url.Values{"email": {"rita@codedesk.test"}, "password": {testPassword}})
+	if err != nil || res.StatusCode != http.StatusSeeOther {
+		tb.Fatalf("signing in: %v", err)
+	}
+	res.Body.Close()
+	return hc
+}
+
+func newBundle(t testing.TB, db *store.DB, o setupOpts) *testBundle {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	q, err := queue.New(db, nil, queue.Config{})
@@ -91,7 +113,6 @@ func setup(t *testing.T, db *store.DB, o setupOpts) *testBundle {
 			t.Fatal(err)
 		}
 	}
-	b.seedCase(t, o.remote)
 	return b
 }
 
