@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/codedesk/codedesk/internal/store"
@@ -70,8 +69,6 @@ type Server struct {
 	static  fs.FS
 	handler http.Handler
 	limiter *loginLimiter
-
-	touchMu sync.Mutex
 }
 
 // New parses the templates and builds the desk's handler.
