@@ -193,6 +193,24 @@ func TestBrowserReviewAndApprove(t *testing.T) {
 	if !strings.Contains(strings.Join(strings.Fields(mailparse.HTMLToText(p.HTML)), " "), edit) {
 		t.Errorf("the HTML part of the reply lacks the edit:\n%s", p.HTML)
 	}
+	// River's job UI renders for an admin under the desk's CSP for it.
+	if err := chromedp.Do(bctx, chromedp.Navigate(b.base+"/admin/jobs/")); err != nil {
+		t.Fatal(err)
+	}
+	rendered := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !rendered; time.Sleep(200 * time.Millisecond) {
+		n, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#root *').length`))
+		rendered = n > 20
+	}
+	if !rendered {
+		t.Error("River's job UI did not render under /admin/jobs/")
+	}
+	// The send job records "sent" just after the server accepted the reply.
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := store.GetCase(b.ctx, b.db, id); err == nil && c.Status == store.StatusSent {
+			break
+		}
+	}
 	evs, _ := store.CaseEvents(b.ctx, b.db, id)
 	var trail []string
 	for _, e := range evs {

@@ -41,6 +41,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := store.NormalizeEmail(r.PostForm.Get("email"))
+	if len(email) > 254 { // RFC 5321's longest address
+		email = email[:254]
+	}
 	pw := r.PostForm.Get("password")
 	form := loginForm{Email: email, Next: r.PostForm.Get("next")}
 	ip := clientIP(r)
