@@ -190,3 +190,13 @@ func SupersedePendingDrafts(ctx context.Context, q Querier, caseID int64) (int64
 	}
 	return n, nil
 }
+
+// ClaimCase assigns an unassigned case to who and reports whether it did;
+// false means someone else claimed it first (or the case does not exist).
+func ClaimCase(ctx context.Context, q Querier, caseID int64, who string) (bool, error) {
+	n, err := q.Exec(ctx, "UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ? AND assignee = ''", NormalizeEmail(who), time.Now(), caseID)
+	if err != nil {
+		return false, fmt.Errorf("claiming case %d: %w", caseID, err)
+	}
+	return n > 0, nil
+}

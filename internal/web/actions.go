@@ -175,8 +175,21 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) {
 		}
 		to = target.Email
 	}
+	// A claim from the queue only takes a case nobody has: of two
+	// reviewers clicking at once, the second is told, not overruled.
+	claim := r.PostForm.Get("return") == "queue" && to == u.Email
+	taken := false
 	err := s.cfg.DB.WithTx(r.Context(), func(tx *store.Tx) error {
-		if _, err := store.AssignCase(r.Context(), tx, c.ID, to); err != nil {
+		if claim {
+			ok, err := store.ClaimCase(r.Context(), tx, c.ID, to)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				taken = true
+				return nil
+			}
+		} else if _, err := store.AssignCase(r.Context(), tx, c.ID, to); err != nil {
 			return err
 		}
 		action, detail := "assigned", "to="+to
@@ -185,6 +198,12 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) {
 		}
 		return store.AddEvent(r.Context(), tx, c.ID, u.Email, action, detail)
 	})
+	if err == nil && taken {
+		cur, _ := store.GetCase(r.Context(), s.cfg.DB, c.ID)
+		s.setFlash(w, r, "warn", fmt.Sprintf("Case #%d was claimed by %s first.", c.ID, cur.Assignee))
+		http.Redirect(w, r, "/queue", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		s.actionFailed(w, r, c.ID, "assign the case", err)
 		return

@@ -136,7 +136,7 @@ func (s *Server) require(a Access, h http.HandlerFunc) http.Handler {
 				s.toLogin(w, r)
 				return
 			}
-			http.Error(w, "sign in first", http.StatusUnauthorized)
+			s.signedOutPost(w, r)
 			return
 		}
 		if a == Admin && u.Role != store.RoleAdmin {
@@ -213,4 +213,34 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	return &flash{Kind: kind, Text: string(text)}
+}
+
+// keptText is text a signed-out POST carried, shown back so nothing typed
+// is lost.
+type keptText struct {
+	Name, Label, Text string
+}
+
+// signedOutPost answers a state-changing request whose session has ended:
+// 401, and when the form carried text a reviewer typed (a reply, a note, a
+// reason), a page that gives it back to copy, with a sign-in link that
+// returns to the case.
+func (s *Server) signedOutPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	_ = r.ParseForm()
+	var kept []keptText
+	for _, f := range []struct{ name, label string }{{"body", "reply"}, {"note", "note"}, {"reason", "reason for rejecting"}} {
+		if v := strings.TrimSpace(r.PostForm.Get(f.name)); v != "" {
+			kept = append(kept, keptText{Name: f.name, Label: f.label, Text: r.PostForm.Get(f.name)})
+		}
+	}
+	if len(kept) == 0 {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
+	login := "/login"
+	if parts := strings.Split(r.URL.Path, "/"); len(parts) > 2 && parts[1] == "cases" {
+		login += "?next=" + url.QueryEscape("/cases/"+parts[2])
+	}
+	s.render(w, r, http.StatusUnauthorized, "expired", "Signed out", map[string]any{"Texts": kept, "Login": login})
 }

@@ -110,12 +110,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // pageFiles maps each page to its template file under templates/web; each
 // is parsed together with layout.html.
 var pageFiles = map[string]string{
-	"login": "login.html",
-	"queue": "queue.html",
-	"case":  "case.html",
-	"audit": "audit.html",
-	"users": "users.html",
-	"error": "error.html",
+	"login":   "login.html",
+	"queue":   "queue.html",
+	"case":    "case.html",
+	"audit":   "audit.html",
+	"users":   "users.html",
+	"error":   "error.html",
+	"expired": "expired.html",
 }
 
 func (s *Server) parseTemplates() error {

@@ -411,3 +411,42 @@ func TestRejectReanalyseNotesAssign(t *testing.T) {
 		}
 	}, migrateRiver)
 }
+
+// TestExpiredSessionKeepsTheText checks that a reply submitted after the
+// session ended is refused but handed back, not lost.
+func TestExpiredSessionKeepsTheText(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite(t, migrateRiver), setupOpts{})
+	c := b.signedIn(t, "rita@codedesk.test")
+	b.clock.Add(45 * time.Minute)
+	res := c.post(fmt.Sprintf("/cases/%d/approve", b.caseID), url.Values{"draft_id": {fmt.Sprint(b.draft)}, "body": {"My carefully <edited> reply."}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, "My carefully &lt;edited&gt; reply.") ||
+		!strings.Contains(res.Body, fmt.Sprintf("/login?next=%%2Fcases%%2F%d", b.caseID)) {
+		t.Fatalf("approve after the session ended = %d:\n%s", res.StatusCode, res.Body)
+	}
+	if d, _ := store.GetDraft(b.ctx, b.db, b.draft); d.Status != store.DraftPending {
+		t.Errorf("draft = %s, want still pending", d.Status)
+	}
+}
+
+// TestClaimRace checks that a claim from the queue does not take a case
+// someone else claimed first.
+func TestClaimRace(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite(t, migrateRiver), setupOpts{})
+	rita, adam := b.signedIn(t, "rita@codedesk.test"), b.signedIn(t, "adam@codedesk.test")
+	path := fmt.Sprintf("/cases/%d/assign", b.caseID)
+	rita.post(path, url.Values{"assignee": {"me"}, "return": {"queue"}})
+	adam.post(path, url.Values{"assignee": {"me"}, "return": {"queue"}})
+	if cs, _ := store.GetCase(b.ctx, b.db, b.caseID); cs.Assignee != "rita@codedesk.test" {
+		t.Errorf("assignee = %q, want the first claimant", cs.Assignee)
+	}
+	if page := adam.get("/queue"); !strings.Contains(page.Body, "was claimed by rita@codedesk.test first") {
+		t.Error("the second claimant is not told")
+	}
+	// Assigning on the case page is deliberate and may take a case over.
+	adam.post(path, url.Values{"assignee": {"me"}})
+	if cs, _ := store.GetCase(b.ctx, b.db, b.caseID); cs.Assignee != "adam@codedesk.test" {
+		t.Errorf("assignee after take-over = %q", cs.Assignee)
+	}
+}
