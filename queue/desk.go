@@ -52,6 +52,21 @@ func (q *Queue) editDraft(ctx context.Context, tx *store.Tx, draftID int64, revi
 	if normalizeNewlines(dr.BodyText) == text {
 		return dr, nil
 	}
+	// Keep every text the reply had: the drafted one on the first edit,
+	// then each reviewer's.
+	revs, err := store.DraftRevisions(ctx, tx, draftID)
+	if err != nil {
+		return dr, err
+	}
+	if len(revs) == 0 {
+		if err := store.AddDraftRevision(ctx, tx, &store.DraftRevision{DraftID: draftID, Author: store.ActorSystem,
+			BodyText: dr.BodyText, CreatedAt: dr.CreatedAt}); err != nil {
+			return dr, err
+		}
+	}
+	if err := store.AddDraftRevision(ctx, tx, &store.DraftRevision{DraftID: draftID, Author: reviewer, BodyText: text}); err != nil {
+		return dr, err
+	}
 	ok, err := store.UpdateDraftBody(ctx, tx, draftID, text, TextToHTML(text))
 	if err != nil {
 		return dr, err

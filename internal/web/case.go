@@ -36,6 +36,7 @@ type caseView struct {
 	Editable     bool
 	DraftText    string
 	PreviewDoc   string
+	Revisions    []store.DraftRevision
 	Notes        []store.Note
 	Events       []store.Event
 	Users        []store.User
@@ -130,6 +131,9 @@ func (s *Server) buildCaseView(ctx context.Context, c store.Case) (*caseView, er
 		v.Draft = &d
 		v.Editable = d.Status == store.DraftPending
 		v.DraftText = d.BodyText
+		if v.Revisions, err = store.DraftRevisions(ctx, s.cfg.DB, d.ID); err != nil {
+			return nil, err
+		}
 		if v.PreviewDoc, err = s.frameDoc(frameView{Title: "Reply preview", Body: template.HTML(sanitizeMail(d.BodyHTML))}); err != nil { //nolint:gosec // sanitised
 			return nil, err
 		}

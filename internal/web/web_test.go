@@ -342,6 +342,15 @@ func TestApproveEditedDraft(t *testing.T) {
 		if n := b.count(t, "SELECT COUNT(*) FROM river_job WHERE kind = 'send'"); n != 1 {
 			t.Errorf("send jobs after a second approve = %d, want 1", n)
 		}
+		// Every text is kept: the drafted one, then each edit.
+		revs, err := store.DraftRevisions(b.ctx, db, b.draft)
+		if err != nil || len(revs) != 3 || revs[0].Author != "system" || revs[0].BodyText != "Dear Pat,\n\nThe drafted answer.\n" ||
+			revs[2].BodyText != "Final answer." || revs[2].Author != "rita@codedesk.test" {
+			t.Errorf("DraftRevisions() = %+v, %v; want the drafted text and two edits", revs, err)
+		}
+		if page := c.get(fmt.Sprintf("/cases/%d", b.caseID)).Body; !strings.Contains(page, "Earlier texts of this reply (3)") {
+			t.Error("case page does not show the reply's earlier texts")
+		}
 		got := strings.Join(b.events(t), ",")
 		if !strings.Contains(got, "rita@codedesk.test:edited,rita@codedesk.test:edited,rita@codedesk.test:approved") {
 			t.Errorf("audit trail = %s, want two edits then the approval", got)

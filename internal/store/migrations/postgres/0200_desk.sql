@@ -34,6 +34,17 @@ CREATE TABLE notes (
 );
 CREATE INDEX notes_case ON notes (case_id, id);
 
+-- Every text a reply had: the drafted one and each reviewer's edit, so
+-- the trail can show what changed and who changed it.
+CREATE TABLE draft_revisions (
+    id         BIGSERIAL PRIMARY KEY,
+    draft_id   BIGINT NOT NULL REFERENCES drafts (id),
+    author     TEXT NOT NULL,
+    body_text  TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX draft_revisions_draft ON draft_revisions (draft_id, id);
+
 CREATE INDEX cases_status_id ON cases (status, id);
 CREATE INDEX cases_assignee_id ON cases (assignee, id);
 CREATE INDEX cases_requester ON cases (requester);
