@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -60,6 +61,11 @@ func (c *usersAddCmd) Run(ctx context.Context, io stdio) error {
 		return err
 	}
 	defer db.Close()
+	// The first account is often made before the first "serve": bring the
+	// schema up to date as serve would.
+	if err := migrateAll(ctx, db, slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
 	u := &store.User{Email: email, Name: c.Name, Role: store.Role(c.Role), PasswordHash: hash}
 	var created bool
 	err = db.WithTx(ctx, func(tx *store.Tx) error {
