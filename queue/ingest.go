@@ -41,7 +41,17 @@ func (iw *IngestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) er
 	var outcome string
 	err = d.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
+		var own store.Draft
+		if perr == nil && parsed != nil && parsed.MessageID != "" {
+			own, err = store.DraftByOutgoingMessageID(ctx, tx, parsed.MessageID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		switch {
+		case own.ID != 0:
+			outcome = "own_copy"
+			caseID, err = iw.ownCopy(ctx, tx, &msg, parsed, own)
 		case perr != nil || parsed == nil:
 			outcome = "unparseable"
 			caseID, err = iw.unparseable(ctx, tx, &msg, fmt.Sprintf("the message could not be parsed: %v", perr))
@@ -105,6 +115,38 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 		return 0, err
 	}
 	return caseID, nil
+}
+
+// ownCopy files the desk's own copy of one of its replies (BCC'd to the
+// desk, see Delivery.CopyTo) on the reply's case. If the send of that
+// reply was never recorded — the worker stopped between the SMTP server
+// accepting it and the database recording it — the copy is the proof of
+// delivery: the reply is recorded as sent now, and the send job's retry
+// finds it sent and does not send it again.
+func (iw *IngestWorker) ownCopy(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message, dr store.Draft) (int64, error) {
+	reason := fmt.Sprintf("the desk's copy of its reply (draft %d)", dr.ID)
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(dr.CaseID, p, "", store.MessageIgnored, reason)); err != nil {
+		return 0, err
+	}
+	if dr.Status != store.DraftApproved {
+		return dr.CaseID, nil
+	}
+	question, err := store.GetMessage(ctx, tx, derefID(dr.ReplyToMessageID))
+	if err != nil {
+		return 0, err
+	}
+	refs := append(strings.Fields(question.References), question.MessageID)
+	sentAt := iw.w.deps.now()
+	if p.Date.Before(sentAt) && !p.Date.IsZero() {
+		sentAt = p.Date
+	}
+	err = iw.w.recordSentTx(ctx, tx, dr, question, refs, dr.OutgoingMessageID, sentAt,
+		"recorded from the desk's copy of the reply", nil, fmt.Sprintf("draft_id=%d confirmed_by_copy message_id=%d", dr.ID, msg.ID))
+	if err != nil {
+		return 0, err
+	}
+	iw.w.deps.Logger.WarnContext(ctx, "reply send recorded from the desk's copy", "draft_id", dr.ID, "case_id", dr.CaseID, "message_id", msg.ID)
+	return dr.CaseID, nil
 }
 
 // ignored keeps a message that must not be answered (auto-reply, bounce,

@@ -157,6 +157,9 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		ParseOptions: mailparse.Options{OwnAddresses: []string{cfg.SMTP.From, cfg.IMAP.Username}},
 		Metrics:      qm,
 	}
+	if deps.Delivery, err = deliveryConfig(cfg.Serve, log); err != nil {
+		return nil, err
+	}
 	workers := queue.NewWorkers(deps)
 	hostname, _ := os.Hostname()
 	n.q, err = queue.New(n.db, workers.River(), queue.Config{Workers: cfg.Queue.Workers, FetchCooldown: cfg.Queue.FetchCooldown,

@@ -39,6 +39,10 @@ func TestValidate(t *testing.T) {
 		{"poll below cooldown", func(c *Serve) { c.Queue.FetchPollInterval = time.Millisecond }, "fetch-poll-interval"},
 		{"poll interval too small", func(c *Serve) { c.IMAP.PollInterval = time.Millisecond }, "imap-poll-interval"},
 		{"from not an address", func(c *Serve) { c.SMTP.From = "desk" }, "from"},
+		{"negative reply limit", func(c *Serve) { c.Policy.ReplyLimitPerThread = -1 }, "reply-limit-per-thread"},
+		{"reply window too short", func(c *Serve) { c.Policy.ReplyLimitWindow = time.Second }, "reply-limit-window"},
+		{"copy-to not an address", func(c *Serve) { c.SMTP.CopyTo = "desk" }, "smtp-copy-to"},
+		{"sent folder without imap", func(c *Serve) { c.IMAP.Disabled = true; c.IMAP.SentFolder = "Sent" }, "imap-sent-folder"},
 	}
 	for _, tc := range tests {
 		c := validServe()

@@ -298,7 +298,11 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 	}
 }
 
-func (p *Poller) login(c *imapclient.Client) error {
+func (p *Poller) login(c *imapclient.Client) error { return login(c, &p.cfg) }
+
+// login authenticates with LOGIN, or AUTHENTICATE PLAIN when the server
+// disables LOGIN.
+func login(c *imapclient.Client, cfg *Config) error {
 	caps := c.Caps()
 	if caps == nil {
 		return errors.New("reading capabilities: no answer")
@@ -307,12 +311,12 @@ func (p *Poller) login(c *imapclient.Client) error {
 		if !caps.Has(imap.AuthCap(sasl.Plain)) {
 			return errors.New("logging in: the server disables LOGIN and offers no AUTH=PLAIN (use TLS)")
 		}
-		if err := c.Authenticate(sasl.NewPlainClient("", p.cfg.Username, p.cfg.Password)); err != nil {
+		if err := c.Authenticate(sasl.NewPlainClient("", cfg.Username, cfg.Password)); err != nil {
 			return fmt.Errorf("logging in (AUTHENTICATE PLAIN): %w", err)
 		}
 		return nil
 	}
-	if err := c.Login(p.cfg.Username, p.cfg.Password).Wait(); err != nil {
+	if err := c.Login(cfg.Username, cfg.Password).Wait(); err != nil {
 		return fmt.Errorf("logging in: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -69,6 +70,9 @@ type Outgoing struct {
 	// "Auto-Submitted: auto-replied").
 	AutoSubmitted bool
 	Date          time.Time // default now
+	// Bcc are envelope-only recipients (no header): the desk's own copy
+	// address, whose copy proves later that the server accepted the reply.
+	Bcc []string
 }
 
 // Result is the outcome of a successful send.
@@ -76,6 +80,9 @@ type Result struct {
 	// Response is the server's reply to the end of data, e.g.
 	// "2.0.0 Ok: queued as 4Zk1".
 	Response string
+	// Raw is the message as built (headers and body), for the desk's
+	// records and the Sent folder.
+	Raw []byte
 }
 
 // Error is a failed send. Temporary errors (4xx replies, timeouts,
@@ -102,6 +109,12 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// InDoubt reports whether the server may have accepted the message despite
+// the error: the connection failed (no reply code) while the message was
+// being written or its final reply awaited. A caller should look for
+// evidence of delivery before sending again.
+func (e *Error) InDoubt() bool { return e.Stage == "data" && e.Code == 0 }
 
 // IsTemporary reports whether err is a *Error worth retrying. Errors of
 // other types count as temporary: losing a reply is worse than retrying.
@@ -188,15 +201,19 @@ func (m *Mailer) Send(ctx context.Context, o Outgoing) (Result, error) {
 	if err != nil {
 		return Result{}, &Error{Stage: "build", Message: err.Error(), Err: err}
 	}
+	var raw bytes.Buffer
+	if _, err := msg.WriteTo(&raw); err != nil {
+		return Result{}, &Error{Stage: "build", Message: err.Error(), Err: err}
+	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		if msg.IsDelivered() {
 			// The server took the message; only closing the connection
 			// failed. Reporting failure would make the caller send it twice.
-			return Result{Response: msg.ServerResponse()}, nil
+			return Result{Response: msg.ServerResponse(), Raw: raw.Bytes()}, nil
 		}
 		return Result{}, classify(ctx, err)
 	}
-	return Result{Response: msg.ServerResponse()}, nil
+	return Result{Response: msg.ServerResponse(), Raw: raw.Bytes()}, nil
 }
 
 // tlsConfig is the TLS configuration for the server.
@@ -270,6 +287,11 @@ func buildMessage(o Outgoing) (*mail.Msg, error) {
 	}
 	if err := msg.To(o.To); err != nil {
 		return nil, fmt.Errorf("setting To: %w", err)
+	}
+	for _, b := range o.Bcc {
+		if err := msg.AddBcc(b); err != nil {
+			return nil, fmt.Errorf("adding Bcc: %w", err)
+		}
 	}
 	msg.Subject(o.Subject)
 	msg.SetMessageIDWithValue(o.MessageID)

@@ -1,0 +1,208 @@
+package queue
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/dbtest"
+	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/mailbox"
+	"github.com/codedesk/codedesk/internal/mailer"
+	"github.com/codedesk/codedesk/internal/store"
+)
+
+// crashOnce makes the first send "die" between the SMTP server accepting
+// the reply and the database recording it.
+func crashOnce(n *atomic.Int32) func(int64) error {
+	return func(int64) error {
+		if n.Add(1) == 1 {
+			return errors.New("killed between accept and record")
+		}
+		return nil
+	}
+}
+
+// TestCrashAfterAcceptCopyArrivesThroughPoller: the worker dies after the
+// server accepted the reply. The retry finds no copy yet and waits; the
+// desk's BCC copy then arrives through the poller, ingest records the send
+// from it, and the retry completes without sending again.
+func TestCrashAfterAcceptCopyArrivesThroughPoller(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		var crashes atomic.Int32
+		b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6, deps: func(d *Deps) {
+			d.Delivery = Delivery{CopyTo: "desk@codedesk.test", CopyGrace: time.Minute, afterAccept: crashOnce(&crashes)}
+		}})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		msgs := b.smtp.WaitFor(t, 1, 10*time.Second)
+		if got := msgs[0].To; len(got) != 2 || got[1] != "desk@codedesk.test" {
+			t.Fatalf("RCPT TO = %v, want the requester and the desk's copy address", got)
+		}
+		if h := msgs[0].Header.Get("Bcc"); h != "" {
+			t.Errorf("Bcc header = %q, want none (envelope only)", h)
+		}
+		// The retry is waiting for the copy: nothing recorded, nothing resent.
+		waitFor(t, func() bool {
+			return b.count(t, "SELECT COUNT(*) FROM river_job WHERE kind = ? AND state = 'scheduled'", SendArgs{}.Kind()) == 1
+		})
+		if c, _ := store.GetCase(b.ctx, db, 1); c.Status != store.StatusSending {
+			t.Errorf("case status while in doubt = %s, want sending", c.Status)
+		}
+		// The server delivers the copy to the desk mailbox; the poller stores it.
+		b.deliver(t, strings.ReplaceAll(string(msgs[0].Raw), "\r\n", "\n"))
+		b.waitCase(t, 1, store.StatusSent)
+		d, err := store.LatestDraft(b.ctx, db, 1)
+		if err != nil || d.Status != store.DraftSent || !strings.Contains(d.SMTPReply, "copy") {
+			t.Errorf("draft = %s %q, %v; want sent, recorded from the copy", d.Status, d.SMTPReply, err)
+		}
+		if n := b.count(t, "SELECT COUNT(*) FROM messages WHERE case_id = ? AND direction = ? AND status = ?", 1, store.Inbound, store.MessageIgnored); n != 1 {
+			t.Errorf("desk copies filed on the case = %d, want 1", n)
+		}
+		if n := b.count(t, "SELECT COUNT(*) FROM cases"); n != 1 {
+			t.Errorf("cases = %d, want 1 (the copy opens none)", n)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if got := len(b.smtp.Messages()); got != 1 {
+			t.Errorf("replies accepted by the server = %d, want exactly 1", got)
+		}
+	}, Migrate)
+}
+
+// devmailBundle runs the queue against the development mail server: SMTP
+// delivers to real IMAP mailboxes, so the BCC copy and the Sent folder are
+// what a real server would hold.
+func devmailBundle(t *testing.T, db *store.DB, mod func(*Delivery, *mailbox.Copies)) (*testBundle, *devmail.Server) {
+	t.Helper()
+	dev, err := devmail.Start(t.Context(), devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	cp, err := mailbox.NewCopies(mailbox.Config{Addr: dev.IMAPAddr(), Username: "desk@codedesk.test", Password: "desk",
+		Timeout: 5 * time.Second}, []string{"INBOX", "Sent"}, "Sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6, deps: func(d *Deps) {
+		d.Sender = mailer.New(mailer.Config{Addr: dev.SMTPAddr(), Security: mailer.SecurityNone, Timeout: 5 * time.Second})
+		mod(&d.Delivery, cp)
+	}})
+	return b, dev
+}
+
+// TestCrashAfterAcceptCopyFoundOverIMAP: after a crash between accept and
+// record, the retry searches the desk's IMAP folders for the reply's
+// Message-ID, finds the BCC copy the server delivered, and records the
+// send instead of sending twice.
+func TestCrashAfterAcceptCopyFoundOverIMAP(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		var crashes atomic.Int32
+		b, dev := devmailBundle(t, db, func(dl *Delivery, cp *mailbox.Copies) {
+			*dl = Delivery{CopyTo: "desk@codedesk.test", Copies: cp, CopyGrace: time.Minute, afterAccept: crashOnce(&crashes)}
+		})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		c := b.waitCase(t, 1, store.StatusSent)
+		if crashes.Load() != 1 {
+			t.Errorf("sends that reached the server = %d, want 1", crashes.Load())
+		}
+		if n, err := dev.Count("coder@clinic.test", "INBOX"); err != nil || n != 1 {
+			t.Errorf("replies in the requester's INBOX = %d, %v; want exactly 1", n, err)
+		}
+		d, _ := store.LatestDraft(b.ctx, db, c.ID)
+		if !strings.Contains(d.SMTPReply, "copy found in IMAP folder INBOX") {
+			t.Errorf("draft SMTP reply = %q, want the copy named", d.SMTPReply)
+		}
+	}, Migrate)
+}
+
+// TestResendWhenNoCopyEverArrives: the previous attempt's outcome is
+// unknown and no copy shows up within the grace period (the server never
+// had it): the reply is sent again, under the same Message-ID.
+func TestResendWhenNoCopyEverArrives(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		var crashes atomic.Int32
+		b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6, deps: func(d *Deps) {
+			d.Delivery = Delivery{CopyTo: "desk@codedesk.test", CopyGrace: 300 * time.Millisecond, afterAccept: crashOnce(&crashes)}
+		}})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		b.waitCase(t, 1, store.StatusSent)
+		msgs := b.smtp.Messages()
+		if len(msgs) != 2 || msgs[0].Header.Get("Message-ID") != msgs[1].Header.Get("Message-ID") {
+			t.Fatalf("replies = %d, want 2 under one Message-ID (the first was lost to the recipient's view)", len(msgs))
+		}
+	}, Migrate)
+}
+
+// TestSentFolderCopy: with a Sent folder configured, each sent reply is
+// filed there once, over IMAP.
+func TestSentFolderCopy(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		b, dev := devmailBundle(t, db, func(dl *Delivery, cp *mailbox.Copies) {
+			*dl = Delivery{Sent: cp, Copies: cp}
+		})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		b.waitCase(t, 1, store.StatusSent)
+		waitFor(t, func() bool { n, _ := dev.Count("desk@codedesk.test", "Sent"); return n == 1 })
+		d, _ := store.LatestDraft(b.ctx, db, 1)
+		raw, err := dev.Messages(b.ctx, "desk@codedesk.test", "Sent")
+		if err != nil || len(raw) != 1 || !bytes.Contains(raw[0], []byte("<"+d.OutgoingMessageID+">")) {
+			t.Errorf("Sent folder = %d messages, %v; want the reply with Message-ID %s", len(raw), err, d.OutgoingMessageID)
+		}
+		waitFor(t, func() bool {
+			return b.count(t, "SELECT COUNT(*) FROM river_job WHERE kind = ? AND state = 'completed'", SentCopyArgs{}.Kind()) == 1
+		})
+	}, Migrate)
+}
+
+// TestReplyRateLimits: automatic replies over the per-thread or per-sender
+// limit are held for review with the reason, not sent; a reviewer can
+// still approve them.
+func TestReplyRateLimits(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6, deps: func(d *Deps) {
+			d.Delivery = Delivery{ReplyLimitPerSender: 2, ReplyLimitPerThread: 1, ReplyLimitWindow: time.Hour}
+		}})
+		// Per thread: a follow-up in case 1 after its one automatic reply.
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		b.waitCase(t, 1, store.StatusSent)
+		reply := b.smtp.WaitFor(t, 1, 10*time.Second)[0]
+		b.deliver(t, question("q2@clinic.test", "coder@clinic.test", "Re: Wheelchair [Case #1]", "And K0001 for a second chair?",
+			"In-Reply-To: "+reply.Header.Get("Message-ID")))
+		c := b.waitCase(t, 1, store.StatusAwaitingReview)
+		if !strings.Contains(c.StatusReason, "in this thread") {
+			t.Errorf("case 1 reason = %q, want the per-thread limit", c.StatusReason)
+		}
+		// Per sender: a second case is answered (2 replies to the address),
+		// a third is held.
+		b.deliver(t, question("q3@clinic.test", "Coder@Clinic.test", "Another", "K0001?"))
+		b.waitCase(t, 2, store.StatusSent)
+		b.deliver(t, question("q4@clinic.test", "coder@clinic.test", "Third", "K0001?"))
+		c = b.waitCase(t, 3, store.StatusAwaitingReview)
+		if !strings.Contains(c.StatusReason, "to this sender") {
+			t.Errorf("case 3 reason = %q, want the per-sender limit", c.StatusReason)
+		}
+		if got := len(b.smtp.Messages()); got != 2 {
+			t.Errorf("replies sent = %d, want 2", got)
+		}
+		// The held draft waits for a person, who may send it anyway.
+		d, err := store.LatestDraft(b.ctx, db, 3)
+		if err != nil || d.Status != store.DraftPending || d.Auto {
+			t.Fatalf("held draft = %s auto=%v, %v; want pending_review, not auto", d.Status, d.Auto, err)
+		}
+		if err := b.q.Approve(b.ctx, d.ID, "reviewer@codedesk.test"); err != nil {
+			t.Fatal(err)
+		}
+		b.waitCase(t, 3, store.StatusSent)
+		if n := b.count(t, "SELECT COUNT(*) FROM events WHERE action = 'rate_limited'"); n != 2 {
+			t.Errorf("rate_limited events = %d, want 2", n)
+		}
+	}, Migrate)
+}
