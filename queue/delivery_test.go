@@ -13,6 +13,7 @@ import (
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailer"
 	"github.com/codedesk/codedesk/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // crashOnce makes the first send "die" between the SMTP server accepting
@@ -203,6 +204,40 @@ func TestReplyRateLimits(t *testing.T) {
 		b.waitCase(t, 3, store.StatusSent)
 		if n := b.count(t, "SELECT COUNT(*) FROM events WHERE action = 'rate_limited'"); n != 2 {
 			t.Errorf("rate_limited events = %d, want 2", n)
+		}
+	}, Migrate)
+}
+
+// TestIntakeCounts: what /healthz and /metrics report of intake matches
+// what was stored: oversized, unprocessable, ignored and pending messages.
+func TestIntakeCounts(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6})
+		head := []byte("From: Big Sender <big@clinic.test>\r\nSubject: scans\r\nMessage-ID: <big@clinic.test>\r\n\r\n")
+		if err := b.sink.Deliver(b.ctx, []*mailbox.Fetched{{Mailbox: "INBOX", UIDValidity: 1, UID: 100, Size: 40 << 20,
+			Raw: head, Truncated: true}}); err != nil {
+			t.Fatal(err)
+		}
+		b.deliver(t, question("ooo@clinic.test", "coder@clinic.test", "Out of Office: back Monday", "I am away.", "Auto-Submitted: auto-replied"))
+		waitFor(t, func() bool { n, _ := CountIntake(b.ctx, db); return n.Pending == 0 && n.Ignored == 1 && n.Oversized == 1 })
+		got, err := CountIntake(b.ctx, db)
+		want := IntakeCounts{Unprocessable: 1, Oversized: 1, Ignored: 1, NeedsAttention: 1}
+		if err != nil || got != want {
+			t.Errorf("CountIntake() = %+v, %v; want %+v", got, err, want)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(NewIntakeCollector(db))
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := map[string]float64{}
+		for _, mf := range mfs {
+			vals[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+		if vals["codedesk_messages_oversized"] != 1 || vals["codedesk_messages_unprocessable"] != 1 || vals["codedesk_cases_needs_attention"] != 1 {
+			t.Errorf("intake gauges = %v; want oversized, unprocessable and needs_attention at 1", vals)
 		}
 	}, Migrate)
 }

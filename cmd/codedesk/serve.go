@@ -145,6 +145,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	qm := queue.NewMetrics(n.reg)
+	n.reg.MustRegister(queue.NewIntakeCollector(n.db))
 	deps := &queue.Deps{
 		DB:       n.db,
 		Analyser: analysis.NewEngine(func() analysis.Codebook { return n.kb.Load() }),
@@ -300,6 +301,11 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 	if kb := n.kb.Load(); kb != nil {
 		h.CodeSetReleases = len(kb.Releases())
 	}
+	if dbStatus == "ok" {
+		if ic, err := queue.CountIntake(ctx, n.db); err == nil {
+			h.Intake = &ic
+		}
+	}
 	if n.mailbox != nil {
 		st := n.mailbox.Status()
 		mh := &mailboxHealth{Connected: st.Connected, Idle: st.Idle, Pending: st.Pending, LastError: st.LastError,
@@ -327,6 +333,9 @@ type health struct {
 	Database        string         `json:"database"`
 	CodeSetReleases int            `json:"code_set_releases"`
 	Mailbox         *mailboxHealth `json:"mailbox,omitempty"`
+	// Intake: messages pending ingest, unprocessable, oversized, ignored;
+	// cases needing staff.
+	Intake *queue.IntakeCounts `json:"intake,omitempty"`
 }
 
 type mailboxHealth struct {
