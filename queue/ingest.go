@@ -172,6 +172,22 @@ func (iw *IngestWorker) ignored(ctx context.Context, tx *store.Tx, msg *store.Me
 			return 0, err
 		}
 	}
+	// An auto-reply (a vacation notice to one of our replies, say) in a
+	// thread the sender takes part in is filed on that case, visible
+	// there, without re-opening it or opening a case of its own.
+	if p.Auto.Kind != "own" {
+		th, err := intake.Thread(ctx, tx, p.From.Addr, p.Subject, p.InReplyTo, p.References)
+		if err != nil {
+			return 0, err
+		}
+		if th.CaseID != 0 {
+			if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(th.CaseID, p, "", store.MessageIgnored, reason)); err != nil {
+				return 0, err
+			}
+			return th.CaseID, store.AddEvent(ctx, tx, th.CaseID, store.ActorSystem, "ignored",
+				fmt.Sprintf("message_id=%d kind=%s thread=%s", msg.ID, p.Auto.Kind, th.How))
+		}
+	}
 	return iw.keepForStaff(ctx, tx, msg, p, store.MessageIgnored, store.StatusIgnored, reason)
 }
 
