@@ -220,7 +220,10 @@ func TestIntakeCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.deliver(t, question("ooo@clinic.test", "coder@clinic.test", "Out of Office: back Monday", "I am away.", "Auto-Submitted: auto-replied"))
-		waitFor(t, func() bool { n, _ := CountIntake(b.ctx, db); return n.Pending == 0 && n.Ignored == 1 && n.Oversized == 1 })
+		waitFor(t, func() bool {
+			n, _ := CountIntake(b.ctx, db)
+			return n.Pending == 0 && n.Ignored == 1 && n.Oversized == 1
+		})
 		got, err := CountIntake(b.ctx, db)
 		want := IntakeCounts{Unprocessable: 1, Oversized: 1, Ignored: 1, NeedsAttention: 1}
 		if err != nil || got != want {
