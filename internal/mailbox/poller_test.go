@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -612,6 +613,11 @@ func TestReadLimited(t *testing.T) {
 				t.Errorf("readLimited() = %q, %v, %v; want %q, %v, nil", got, over, err, tc.want, tc.over)
 			}
 		})
+	}
+	// A literal cut short (the connection closed mid-FETCH reads as EOF)
+	// is an error, never a shorter message.
+	if got, _, err := readLimited(sizedReader{strings.NewReader("hel"), 11}, 100, false); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("readLimited(cut short) = %q, %v; want io.ErrUnexpectedEOF", got, err)
 	}
 }
 
