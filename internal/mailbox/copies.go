@@ -63,7 +63,7 @@ func (cp *Copies) session(ctx context.Context, fn func(c *imapclient.Client) err
 	if err := c.WaitGreeting(); err != nil {
 		return fmt.Errorf("waiting for the greeting of %s: %w", cp.cfg.Addr, err)
 	}
-	if err := login(c, &cp.cfg); err != nil {
+	if err := login(ctx, c, &cp.cfg); err != nil {
 		return err
 	}
 	if err := fn(c); err != nil {

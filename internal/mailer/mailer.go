@@ -37,6 +37,10 @@ type Config struct {
 	// that); empty means no AUTH.
 	Username string
 	Password string
+	// TokenSource, when set, replaces Password: each send asks it for an
+	// OAuth access token and authenticates with XOAUTH2 as Username
+	// (mailauth.Source.Token).
+	TokenSource func(ctx context.Context) (string, error)
 	// Timeout bounds the dial and each command (default 30s).
 	Timeout time.Duration
 	// HeloName is the EHLO name (default: the host name).
@@ -197,7 +201,16 @@ func (m *Mailer) Send(ctx context.Context, o Outgoing) (Result, error) {
 		stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
 		return c, nil
 	}
-	client, err := m.client(dial)
+	password := m.cfg.Password
+	if m.cfg.TokenSource != nil {
+		token, err := m.cfg.TokenSource(ctx)
+		if err != nil {
+			// The token endpoint may recover: retry later.
+			return Result{}, &Error{Temporary: true, Stage: "auth", Message: "getting an OAuth token: " + err.Error(), Err: err}
+		}
+		password = token
+	}
+	client, err := m.client(dial, password)
 	if err != nil {
 		return Result{}, &Error{Stage: "build", Message: err.Error(), Err: err}
 	}
@@ -229,7 +242,7 @@ func (m *Mailer) tlsConfig() *tls.Config {
 }
 
 // client makes a go-mail client for one send.
-func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
+func (m *Mailer) client(dial mail.DialContextFunc, password string) (*mail.Client, error) {
 	opts := []mail.Option{
 		mail.WithPort(m.port),
 		mail.WithTimeout(m.cfg.Timeout),
@@ -249,7 +262,9 @@ func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
 	if m.cfg.HeloName != "" {
 		opts = append(opts, mail.WithHELO(m.cfg.HeloName))
 	}
-	if m.cfg.Username != "" {
+	if m.cfg.Username != "" && m.cfg.TokenSource != nil {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(m.cfg.Username), mail.WithPassword(password))
+	} else if m.cfg.Username != "" {
 		// PLAIN, or LOGIN when the server offers only that. Without TLS
 		// (Security none, meant for loopback) go-mail's "-NOENC" variants
 		// are needed to send credentials at all.
@@ -258,7 +273,7 @@ func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
 		} else {
 			opts = append(opts, mail.WithOpportunisticSMTPAuth(mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc))
 		}
-		opts = append(opts, mail.WithUsername(m.cfg.Username), mail.WithPassword(m.cfg.Password))
+		opts = append(opts, mail.WithUsername(m.cfg.Username), mail.WithPassword(password))
 	}
 	return mail.NewClient(m.host, opts...)
 }
