@@ -17,6 +17,7 @@ import (
 	"github.com/codedesk/codedesk/internal/codes"
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/mailauth"
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailer"
 	"github.com/codedesk/codedesk/internal/mailparse"
@@ -80,6 +81,7 @@ type node struct {
 	wg       sync.WaitGroup
 	reg      *prometheus.Registry
 	mbox     *mailbox.Metrics
+	oauth    *mailauth.Source // nil unless IMAP or SMTP logs in with XOAUTH2
 	closed   sync.Once
 	started  time.Time
 }
@@ -144,6 +146,9 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.oauth, err = oauthSource(cfg.Serve, n.db, n.reg, log); err != nil {
+		return nil, err
+	}
 	qm := queue.NewMetrics(n.reg)
 	n.reg.MustRegister(queue.NewIntakeCollector(n.db))
 	deps := &queue.Deps{
@@ -151,14 +156,14 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Analyser: analysis.NewEngine(func() analysis.Codebook { return n.kb.Load() }),
 		Renderer: renderer,
 		Sender: mailer.New(mailer.Config{Addr: cfg.SMTP.Addr, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username,
-			Password: smtpPass, Timeout: cfg.SMTP.Timeout}),
+			Password: smtpPass, Timeout: cfg.SMTP.Timeout, TokenSource: n.tokenSource(cfg.SMTP.Auth)}),
 		Policy:       queue.Policy{AutoSend: cfg.Policy.AutoSend, MinConfidence: cfg.Policy.MinConfidence},
 		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: []string{cfg.SMTP.From, cfg.IMAP.Username}, Mailbox: cfg.IMAP.Mailbox},
 		Logger:       log.With("component", "worker"),
 		ParseOptions: mailparse.Options{OwnAddresses: []string{cfg.SMTP.From, cfg.IMAP.Username}},
 		Metrics:      qm,
 	}
-	if deps.Delivery, err = deliveryConfig(cfg.Serve, log); err != nil {
+	if deps.Delivery, err = deliveryConfig(cfg.Serve, n.tokenSource(cfg.IMAP.Auth), log); err != nil {
 		return nil, err
 	}
 	workers := queue.NewWorkers(deps)
@@ -188,7 +193,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		sink := queue.NewSink(n.q, qm)
 		mcfg := mailbox.Config{Addr: cfg.IMAP.Addr, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: imapPass,
 			Mailbox: cfg.IMAP.Mailbox, PollInterval: cfg.IMAP.PollInterval, Timeout: cfg.IMAP.Timeout,
-			Logger: log.With("component", "mailbox"), Metrics: n.mbox}
+			Logger: log.With("component", "mailbox"), Metrics: n.mbox, TokenSource: n.tokenSource(cfg.IMAP.Auth)}
 		if n.mailbox, err = mailbox.New(mcfg, sink); err != nil {
 			cancel()
 			return nil, fmt.Errorf("configuring the mailbox poller: %w", err)
@@ -323,6 +328,13 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Mailbox = mh
 	}
+	if n.oauth != nil {
+		st := n.oauth.Status()
+		h.OAuth = &st
+		if !st.Healthy() {
+			h.Status, code = "degraded", http.StatusServiceUnavailable
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(h)
@@ -336,6 +348,8 @@ type health struct {
 	// Intake: messages pending ingest, unprocessable, oversized, ignored;
 	// cases needing staff.
 	Intake *queue.IntakeCounts `json:"intake,omitempty"`
+	// OAuth: XOAUTH2 token state (last refresh, failures, expiry).
+	OAuth *mailauth.Status `json:"oauth,omitempty"`
 }
 
 type mailboxHealth struct {

@@ -39,6 +39,7 @@ type IMAP struct {
 	PollInterval time.Duration `name:"imap-poll-interval" env:"CODEDESK_IMAP_POLL_INTERVAL" default:"30s" help:"How often to poll when the server has no IDLE; also the longest IDLE wait before a safety re-check."`
 	Timeout      time.Duration `name:"imap-timeout" env:"CODEDESK_IMAP_TIMEOUT" default:"30s" help:"Connect and read timeout for IMAP commands."`
 	Disabled     bool          `name:"imap-disabled" env:"CODEDESK_IMAP_DISABLED" help:"Do not poll a mailbox (workers and web only)."`
+	Auth         string        `name:"imap-auth" env:"CODEDESK_IMAP_AUTH" default:"password" enum:"password,xoauth2" help:"IMAP login: password, or xoauth2 with the oauth-* settings."`
 	SentFolder   string        `name:"imap-sent-folder" env:"CODEDESK_IMAP_SENT_FOLDER" help:"File a copy of every reply in this IMAP folder of the desk account, e.g. Sent (created when missing; empty: no copy)."`
 }
 
@@ -52,6 +53,7 @@ type SMTP struct {
 	Timeout      time.Duration `name:"smtp-timeout" env:"CODEDESK_SMTP_TIMEOUT" default:"30s" help:"SMTP dial and command timeout."`
 	From         string        `name:"from" env:"CODEDESK_FROM" default:"desk@codedesk.test" help:"From address of replies (the desk)."`
 	FromName     string        `name:"from-name" env:"CODEDESK_FROM_NAME" default:"codedesk coding desk" help:"Display name on replies."`
+	Auth         string        `name:"smtp-auth" env:"CODEDESK_SMTP_AUTH" default:"password" enum:"password,xoauth2" help:"SMTP AUTH: password, or xoauth2 with the oauth-* settings."`
 	CopyTo       string        `name:"smtp-copy-to" env:"CODEDESK_SMTP_COPY_TO" help:"BCC every reply to this address (normally the desk mailbox): if codedesk stops after the server accepted a reply but before recording it, the retry finds this copy and does not send twice."`
 	CopyGrace    time.Duration `name:"smtp-copy-grace" env:"CODEDESK_SMTP_COPY_GRACE" default:"2m" help:"How long a retry of a send with an unknown outcome waits for that copy before sending again."`
 }
@@ -93,6 +95,7 @@ type Serve struct {
 	Log      `embed:""`
 	IMAP     `embed:""`
 	SMTP     `embed:""`
+	OAuth    `embed:""`
 	Policy   `embed:""`
 	Queue    `embed:""`
 	HTTP     `embed:""`
@@ -154,6 +157,9 @@ func (c *Serve) Validate() error {
 	}
 	if c.IMAP.Disabled && c.IMAP.SentFolder != "" {
 		errs = append(errs, errors.New("imap-sent-folder: needs the IMAP account (imap-disabled is set)"))
+	}
+	if err := c.validateMailAuth(); err != nil {
+		errs = append(errs, err)
 	}
 	if !strings.Contains(c.SMTP.From, "@") {
 		errs = append(errs, fmt.Errorf("from: %q is not an email address", c.SMTP.From))
