@@ -158,9 +158,9 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Sender: mailer.New(mailer.Config{Addr: cfg.SMTP.Addr, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username,
 			Password: smtpPass, Timeout: cfg.SMTP.Timeout, TokenSource: n.tokenSource(cfg.SMTP.Auth)}),
 		Policy:       queue.Policy{AutoSend: cfg.Policy.AutoSend, MinConfidence: cfg.Policy.MinConfidence},
-		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: []string{cfg.SMTP.From, cfg.IMAP.Username}, Mailbox: cfg.IMAP.Mailbox},
+		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: ownAddresses(cfg.Serve), Mailbox: cfg.IMAP.Mailbox},
 		Logger:       log.With("component", "worker"),
-		ParseOptions: mailparse.Options{OwnAddresses: []string{cfg.SMTP.From, cfg.IMAP.Username}},
+		ParseOptions: mailparse.Options{OwnAddresses: ownAddresses(cfg.Serve), AnswerLists: cfg.Policy.AnswerLists},
 		Metrics:      qm,
 	}
 	if deps.Delivery, err = deliveryConfig(cfg.Serve, n.tokenSource(cfg.IMAP.Auth), log); err != nil {

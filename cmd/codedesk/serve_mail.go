@@ -78,3 +78,13 @@ func (n *node) tokenSource(auth string) func(context.Context) (string, error) {
 	}
 	return n.oauth.Token
 }
+
+// ownAddresses are the desk's own addresses: mail from them is never
+// answered (the reply copy address included).
+func ownAddresses(c config.Serve) []string {
+	own := []string{c.SMTP.From, c.IMAP.Username}
+	if c.SMTP.CopyTo != "" {
+		own = append(own, c.SMTP.CopyTo)
+	}
+	return own
+}

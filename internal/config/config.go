@@ -62,6 +62,7 @@ type SMTP struct {
 type Policy struct {
 	AutoSend      bool    `name:"auto-send" env:"CODEDESK_AUTO_SEND" help:"Send drafts without review (make run turns it on for the demo)."`
 	MinConfidence float64 `name:"min-confidence" env:"CODEDESK_MIN_CONFIDENCE" default:"0.6" help:"Below this confidence a draft waits for review even with auto-send."`
+	AnswerLists   bool    `name:"answer-lists" env:"CODEDESK_ANSWER_LISTS" help:"Treat mailing-list mail (List-Id, Precedence: list) as questions; by default it is kept as ignored."`
 	// Reply rate limits: the last line of defence against a reply loop with
 	// an autoresponder that slipped past detection.
 	ReplyLimitPerSender int           `name:"reply-limit-per-sender" env:"CODEDESK_REPLY_LIMIT_PER_SENDER" default:"10" help:"At most this many automatic replies to one address per reply-limit-window; more wait for review (0: no limit)."`
