@@ -28,7 +28,7 @@ type corpusEntry struct {
 	truncated bool
 }
 
-func readCorpus(t *testing.T) []corpusEntry {
+func readCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
 	f, err := os.Open("testdata/corpus/expect.txt")
 	if err != nil {
