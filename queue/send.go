@@ -240,11 +240,13 @@ func (sw *SendWorker) record(ctx context.Context, job *river.Job[SendArgs], dr s
 func (w *Workers) recordSentTx(ctx context.Context, tx *store.Tx, dr store.Draft, question store.Message,
 	refs []string, msgID string, sentAt time.Time, response string, raw []byte, detail string) error {
 	d := w.deps
-	if err := store.MarkDraftSent(ctx, tx, dr.ID, sentAt, response); err != nil {
+	claimed, err := store.ClaimDraftSent(ctx, tx, dr.ID, sentAt, response)
+	if err != nil {
 		return err
 	}
-	if err := store.ClearSendStarted(ctx, tx, dr.ID); err != nil {
-		return err
+	if !claimed {
+		// Already recorded (by the other of the send worker and ingest).
+		return nil
 	}
 	caseID := dr.CaseID
 	m := &store.Message{CaseID: &caseID, Direction: store.Outbound, MessageID: msgID,

@@ -25,7 +25,14 @@ type Copies struct {
 	cfg     Config
 	folders []string
 	sent    string
+	// sem bounds the connections Copies holds at once, so a burst of
+	// replies never runs into the server's per-user connection limit
+	// (Dovecot: 10 per user and IP, one of them the poller's).
+	sem chan struct{}
 }
+
+// maxCopySessions is how many connections Copies opens at once.
+const maxCopySessions = 2
 
 // NewCopies returns a Copies over the account in cfg (only Addr, Security,
 // TLSConfig, Username, Password, Timeout and Logger are used). folders are
@@ -44,7 +51,7 @@ func NewCopies(cfg Config, folders []string, sent string) (*Copies, error) {
 			fs = append(fs, f)
 		}
 	}
-	return &Copies{cfg: c, folders: fs, sent: strings.TrimSpace(sent)}, nil
+	return &Copies{cfg: c, folders: fs, sent: strings.TrimSpace(sent), sem: make(chan struct{}, maxCopySessions)}, nil
 }
 
 // SentFolder is the folder AppendSent files replies in ("" when disabled).
@@ -52,6 +59,12 @@ func (cp *Copies) SentFolder() string { return cp.sent }
 
 // session connects and logs in, runs fn, and logs out.
 func (cp *Copies) session(ctx context.Context, fn func(c *imapclient.Client) error) error {
+	select {
+	case cp.sem <- struct{}{}:
+		defer func() { <-cp.sem }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	c, dc, err := dial(ctx, &cp.cfg, &imapclient.Options{})
 	if err != nil {
 		return err

@@ -21,6 +21,20 @@ func MarkSendStarted(ctx context.Context, q Querier, id int64, at time.Time) err
 	return nil
 }
 
+// ClaimDraftSent marks an approved draft sent (with the server's reply) and
+// clears its send marker, and reports whether it was still approved. Two
+// recorders racing — the send worker and ingest meeting the desk's copy —
+// cannot both claim it: on PostgreSQL the second waits for the first's row
+// lock and then finds the draft no longer approved.
+func ClaimDraftSent(ctx context.Context, q Querier, id int64, at time.Time, smtpReply string) (bool, error) {
+	n, err := q.Exec(ctx, `UPDATE drafts SET status = ?, sent_at = ?, smtp_reply = ?, error = '', smtp_started_at = NULL, updated_at = ?
+		WHERE id = ? AND status = ?`, DraftSent, at, smtpReply, time.Now(), id, DraftApproved)
+	if err != nil {
+		return false, fmt.Errorf("marking draft %d sent: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // ClearSendStarted records that the last attempt's outcome is known (the
 // server refused or could not be reached), so a retry may simply send.
 func ClearSendStarted(ctx context.Context, q Querier, id int64) error {
