@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/codedesk/codedesk/internal/devmail"
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailer"
+	"github.com/codedesk/codedesk/internal/mailparse"
 	"github.com/codedesk/codedesk/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -243,4 +245,32 @@ func TestIntakeCounts(t *testing.T) {
 			t.Errorf("intake gauges = %v; want oversized, unprocessable and needs_attention at 1", vals)
 		}
 	}, Migrate)
+}
+
+// TestIntakeQuestionIncludesForwardedAndAttachments: the analysed text of
+// a message carries its forwarded message and its text/CSV attachments,
+// bounded.
+func TestIntakeQuestionIncludesForwardedAndAttachments(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../internal/mailparse/testdata/forwarded_rfc822.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := mailparse.Parse(raw, mailparse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := intakeQuestion(p)
+	if !strings.Contains(q, "Forwarded message") || !strings.Contains(q, strings.TrimSpace(p.Forwarded[0].Text)[:20]) {
+		t.Errorf("intakeQuestion() = %q; want the forwarded message's text", q)
+	}
+	p = &mailparse.Message{Text: "See the lines attached.", Attachments: []mailparse.Attachment{
+		{Name: "lines.csv", Text: "line,code\n1,K0001\n"}, {Name: "huge.txt", Text: strings.Repeat("x", 2*maxAttachedText)}}}
+	q = intakeQuestion(p)
+	if !strings.Contains(q, "Attachment lines.csv") || !strings.Contains(q, "1,K0001") {
+		t.Errorf("intakeQuestion() = %.200q; want the CSV attachment", q)
+	}
+	if len(q) > maxAttachedText+200 {
+		t.Errorf("len(intakeQuestion()) = %d, want at most about %d", len(q), maxAttachedText)
+	}
 }

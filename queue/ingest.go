@@ -105,7 +105,7 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 	if err := store.AddParticipant(ctx, tx, caseID, from); err != nil {
 		return 0, err
 	}
-	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, questionText(p), store.MessageParsed, "")); err != nil {
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, intakeQuestion(p), store.MessageParsed, "")); err != nil {
 		return 0, err
 	}
 	if _, err := store.TransitionCase(ctx, tx, caseID, nil, store.StatusParsed, ""); err != nil {
@@ -238,4 +238,37 @@ func parsedRow(caseID int64, p *mailparse.Message, question string, st store.Mes
 		pm.Date = &t
 	}
 	return pm
+}
+
+// maxAttachedText bounds what forwarded messages and text attachments add
+// to a question.
+const maxAttachedText = 64 << 10
+
+// intakeQuestion is the text analysed for a message: its new text, then
+// the text of each forwarded message (message/rfc822 parts; inline
+// "Forwarded message" blocks are already part of the body) and of its text
+// and CSV attachments — where coders often put the codes they ask about —
+// each under a heading, up to maxAttachedText in all.
+func intakeQuestion(p *mailparse.Message) string {
+	var b strings.Builder
+	b.WriteString(questionText(p))
+	room := maxAttachedText
+	add := func(heading, text string) {
+		text = strings.TrimSpace(text)
+		if text == "" || room <= 0 {
+			return
+		}
+		if len(text) > room {
+			text = strings.ToValidUTF8(text[:room], "")
+		}
+		room -= len(text)
+		b.WriteString("\n\n" + heading + "\n" + text)
+	}
+	for _, f := range p.Forwarded {
+		add("---------- Forwarded message ----------\nSubject: "+f.Subject, f.Text)
+	}
+	for _, a := range p.Attachments {
+		add("---------- Attachment "+a.Name+" ----------", a.Text)
+	}
+	return b.String()
 }
