@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -273,4 +274,36 @@ func TestIntakeQuestionIncludesForwardedAndAttachments(t *testing.T) {
 	if len(q) > maxAttachedText+200 {
 		t.Errorf("len(intakeQuestion()) = %d, want at most about %d", len(q), maxAttachedText)
 	}
+}
+
+// TestUnconfirmedSendIsSurfaced: the first attempt's outcome is unknown
+// and the desk's mailbox cannot be searched through every retry: nothing
+// is sent again, and the case fails with a reason a person can act on.
+func TestUnconfirmedSendIsSurfaced(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := ln.Addr().String()
+		ln.Close() // nothing listens there: every search fails at once
+		cp, err := mailbox.NewCopies(mailbox.Config{Addr: closed, Username: "desk", Password: "desk", Timeout: time.Second},
+			[]string{"INBOX"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crashes atomic.Int32
+		b := setup(t, db, setupOpts{autoSend: true, minConfidence: 0.6, deps: func(d *Deps) {
+			d.Delivery = Delivery{CopyTo: "desk@codedesk.test", Copies: cp, CopyGrace: time.Minute, afterAccept: crashOnce(&crashes)}
+		}})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		c := b.waitCase(t, 1, store.StatusFailed)
+		if !strings.Contains(c.StatusReason, "may have been sent") {
+			t.Errorf("case reason = %q, want the unknown outcome explained", c.StatusReason)
+		}
+		if got := len(b.smtp.Messages()); got != 1 {
+			t.Errorf("replies accepted = %d, want 1 (never resent)", got)
+		}
+	}, Migrate)
 }

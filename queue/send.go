@@ -58,6 +58,9 @@ func (sw *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error 
 	if startedAt != nil && dr.OutgoingMessageID != "" {
 		found, where, err := sw.findCopy(ctx, dr.OutgoingMessageID)
 		if err != nil {
+			if job.Attempt >= job.MaxAttempts {
+				return sw.unconfirmed(ctx, job, dr, err)
+			}
 			return err
 		}
 		if found {
@@ -129,6 +132,30 @@ func (sw *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error 
 	}
 	log.InfoContext(ctx, "reply sent")
 	return nil
+}
+
+// unconfirmed surfaces a reply whose delivery could never be confirmed or
+// ruled out (the desk's mailbox stayed unreachable through every retry):
+// sending again could duplicate it, so a person decides. The case fails
+// with the reason; nothing is sent.
+func (sw *SendWorker) unconfirmed(ctx context.Context, job *river.Job[SendArgs], dr store.Draft, cause error) error {
+	d := sw.w.deps
+	reason := fmt.Sprintf("the reply may have been sent: its first attempt's outcome is unknown and the desk's copy could not be looked for (%v); check the recipient's mailbox or the Sent folder before sending again", cause)
+	err := d.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := store.MarkDraftFailed(ctx, tx, dr.ID, cause.Error()); err != nil {
+			return err
+		}
+		if _, err := store.TransitionCase(ctx, tx, dr.CaseID, nil, store.StatusFailed, reason); err != nil {
+			return err
+		}
+		return store.AddEvent(ctx, tx, dr.CaseID, store.ActorSystem, "send_unconfirmed", fmt.Sprintf("draft_id=%d attempt=%d", dr.ID, job.Attempt))
+	})
+	if err != nil {
+		return err
+	}
+	d.Metrics.sendInDoubt("unconfirmed")
+	d.Logger.ErrorContext(ctx, "reply delivery could not be confirmed", "job_id", job.ID, "draft_id", dr.ID, "case_id", dr.CaseID, "error", cause)
+	return river.JobCancel(cause)
 }
 
 // findCopy looks for a reply by its Message-ID: first among the stored
