@@ -56,13 +56,6 @@ func newTokenServer(t *testing.T, refresh string) *tokenServer {
 	return ts
 }
 
-// valid reports whether token is the latest access token handed out.
-func (ts *tokenServer) valid(token string) bool {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.n > 0 && token == fmt.Sprintf("access-%d", ts.n)
-}
-
 func (ts *tokenServer) count() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
