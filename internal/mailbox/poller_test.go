@@ -295,9 +295,10 @@ func TestOversizedMessageHeaderOnly(t *testing.T) {
 	if got[1].Truncated || !bytes.Equal(got[1].Raw, small) {
 		t.Errorf("small: Truncated %v, Raw %q; want false and the whole message", got[1].Truncated, got[1].Raw)
 	}
-	if v := metricValue(t, reg, "codedesk_mailbox_messages_oversized_total"); v != 1 {
-		t.Errorf("messages_oversized_total = %v, want 1", v)
-	}
+	// The metric is counted just after Deliver returns: wait for it.
+	waitFor(t, 3*time.Second, "messages_oversized_total = 1", func() bool {
+		return metricValue(t, reg, "codedesk_mailbox_messages_oversized_total") == 1
+	})
 	waitFor(t, 3*time.Second, "\\Seen on the oversized message", func() bool {
 		flags, err := flagsOf(srv.addr, testUser, testPass, 1)
 		return err == nil && hasSeen(flags)
