@@ -82,6 +82,7 @@ type node struct {
 	reg      *prometheus.Registry
 	mbox     *mailbox.Metrics
 	oauth    *mailauth.Source // nil unless IMAP or SMTP logs in with XOAUTH2
+	stopKeep context.CancelFunc
 	closed   sync.Once
 	started  time.Time
 }
@@ -181,6 +182,11 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err := n.startHTTP(ctx); err != nil {
 		return nil, err
 	}
+	if n.oauth != nil {
+		kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		n.stopKeep = cancel
+		n.keepOAuth(kctx)
+	}
 
 	if !cfg.IMAP.Disabled {
 		imapPass, err := config.Secret(cfg.IMAP.Password, cfg.IMAP.PasswordFile)
@@ -251,6 +257,9 @@ func (n *node) Close() error {
 	n.closed.Do(func() {
 		if n.poller != nil {
 			n.poller()
+		}
+		if n.stopKeep != nil {
+			n.stopKeep()
 		}
 		timeout := n.cfg.ShutdownTimeout
 		if timeout <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/mailauth"
@@ -68,6 +69,19 @@ func oauthSource(c config.Serve, db *store.DB, reg prometheus.Registerer, log *s
 		return nil, fmt.Errorf("configuring XOAUTH2: %w", err)
 	}
 	return src, nil
+}
+
+// keepOAuth refreshes the XOAUTH2 token in the background until the poller
+// context ends (a no-op without XOAUTH2).
+func (n *node) keepOAuth(ctx context.Context) {
+	if n.oauth == nil {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.oauth.Keep(ctx, 5*time.Minute)
+	}()
 }
 
 // tokenSource is the XOAUTH2 token source for a login using auth, or nil

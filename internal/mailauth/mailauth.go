@@ -147,6 +147,26 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	return s.refresh(ctx, now)
 }
 
+// Keep refreshes the token whenever it is due (checked every interval,
+// default 5 minutes) until ctx ends, so a revoked or expiring refresh token
+// raises its alert within minutes even while an IMAP session stays logged
+// in for days and no send needs a token.
+func (s *Source) Keep(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		_, _ = s.Token(ctx) // failures are logged, counted and in Status
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // refresh asks the token endpoint for a new access token. Called with mu
 // held.
 func (s *Source) refresh(ctx context.Context, now time.Time) (string, error) {

@@ -1,6 +1,7 @@
 package mailauth
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -236,5 +237,39 @@ func TestNoRefreshTokenIsAnError(t *testing.T) {
 	}
 	if _, err := New(Config{}, db); err == nil {
 		t.Error("New(empty config) = nil error")
+	}
+}
+
+// TestKeepNoticesRevocation: the background keeper refreshes when due, so
+// a revoked refresh token shows in Status without any login asking.
+func TestKeepNoticesRevocation(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	ts := newTokenServer(t, "bootstrap")
+	clk := newClock()
+	cfg := testConfig(ts.URL)
+	cfg.Now = clk.now
+	src, _ := New(cfg, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { src.Keep(ctx, 10*time.Millisecond); close(done) }()
+	waitUntil(t, func() bool { return ts.count() == 1 })
+	ts.mu.Lock()
+	ts.fail = true
+	ts.mu.Unlock()
+	clk.add(2 * time.Hour) // the access token is due
+	waitUntil(t, func() bool { return src.Status().ConsecutiveFailures > 0 })
+	cancel()
+	<-done
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
