@@ -59,6 +59,10 @@ type cutProxy struct {
 	conns    []net.Conn
 	cutAfter atomic.Int64 // > 0: cut the connection that carries this many bytes, once
 	cuts     atomic.Int32
+	// stallAfter > 0 holds the connection that carries this many bytes
+	// (once): stalled is closed, and forwarding resumes when release is.
+	stallAfter       atomic.Int64
+	stalled, release chan struct{}
 }
 
 func startCutProxy(t *testing.T, target string) *cutProxy {
@@ -104,6 +108,10 @@ func (p *cutProxy) down(s, c net.Conn) {
 				s.Close()
 				return
 			}
+			if lim := p.stallAfter.Load(); lim > 0 && n >= lim && p.stallAfter.CompareAndSwap(lim, 0) {
+				close(p.stalled)
+				<-p.release
+			}
 			if _, werr := c.Write(buf[:k]); werr != nil {
 				return
 			}
@@ -130,7 +138,8 @@ func (p *cutProxy) cut() {
 // a proxy, with the real sink and workers, and breaks things while
 // questions arrive: Dovecot restarted while the poller idles, connections
 // killed mid-IDLE, a connection killed in the middle of fetching a large
-// message, and the mailbox's UIDVALIDITY changed (Dovecot's index removed,
+// message, Dovecot restarted in the middle of fetching a large message,
+// and the mailbox's UIDVALIDITY changed (Dovecot's index removed,
 // so every message comes back under new UIDs). At the end every question
 // was answered exactly once.
 func TestFaultsMailboxPipeline(t *testing.T) {
@@ -196,6 +205,23 @@ func TestFaultsMailboxPipeline(t *testing.T) {
 			t.Error("the mid-FETCH cut never happened")
 		}
 
+		// Dovecot restarted while a large message is half-way through its
+		// FETCH: the proxy holds the transfer, Dovecot goes down and comes
+		// back, then the rest of what was buffered is let through.
+		idle()
+		px.stalled, px.release = make(chan struct{}), make(chan struct{})
+		px.stallAfter.Store(512 << 10)
+		ask(1, "\n\n"+strings.Repeat("scan data line for the attachment of this synthetic question\n", 2<<20/62))
+		select {
+		case <-px.stalled:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the FETCH of the large message never reached 512 KiB")
+		}
+		d.Restart(t)
+		close(px.release)
+		ask(1, "")
+		answered("after Dovecot restarted mid-FETCH")
+
 		// UIDVALIDITY changes: Dovecot loses its index and renumbers
 		// every message. The poller rescans them all; dedupe absorbs them.
 		d.Stop(t)
@@ -231,6 +257,6 @@ func TestFaultsMailboxPipeline(t *testing.T) {
 		if len(msgs) != sent || len(seen) != sent {
 			t.Errorf("replies = %d to %d distinct questions, want %d each answered once", len(msgs), len(seen), sent)
 		}
-		t.Logf("faults: %d questions, %d replies, %d proxy cuts, %d Dovecot restarts; poller %+v", sent, len(msgs), px.cuts.Load(), 2, p.Status())
+		t.Logf("faults: %d questions, %d replies, %d proxy cuts, %d Dovecot restarts; poller %+v", sent, len(msgs), px.cuts.Load(), 3, p.Status())
 	}, Migrate)
 }
