@@ -33,6 +33,10 @@ type Delivery struct {
 	// Copies finds such copies over IMAP (nil: only copies the poller
 	// already stored are found).
 	Copies CopyFinder
+	// ServerFilesCopies says the mail server itself files what codedesk
+	// submits in a folder Copies searches (Exchange Online's Sent Items,
+	// Gmail's Sent Mail), which is evidence like CopyTo's copy.
+	ServerFilesCopies bool
 	// CopyGrace is how long after an attempt of unknown outcome a retry
 	// keeps waiting for the copy before sending again (default 2 min).
 	CopyGrace time.Duration
@@ -67,7 +71,9 @@ func (dl *Delivery) window() time.Duration {
 
 // verifies reports whether a copy of each reply is made and can be looked
 // for, so that waiting for it makes sense.
-func (dl *Delivery) verifies() bool { return dl.CopyTo != "" }
+func (dl *Delivery) verifies() bool {
+	return dl.CopyTo != "" || (dl.ServerFilesCopies && dl.Copies != nil)
+}
 
 // SentCopyWorker files a sent reply in the Sent folder. Filing is
 // idempotent (mailbox.Copies skips a reply already there), so River's

@@ -307,3 +307,33 @@ func TestUnconfirmedSendIsSurfaced(t *testing.T) {
 		}
 	}, Migrate)
 }
+
+// TestCrashAfterAcceptServerFiledCopy: no BCC, but the mail server files
+// what codedesk submits in a Sent folder (as Exchange Online and Gmail
+// do). After a crash between accept and record, the retry waits for that
+// copy, finds it over IMAP and does not send again.
+func TestCrashAfterAcceptServerFiledCopy(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		var crashes atomic.Int32
+		b, dev := devmailBundle(t, db, func(dl *Delivery, c *mailbox.Copies) {
+			*dl = Delivery{Copies: c, ServerFilesCopies: true, CopyGrace: time.Minute, afterAccept: crashOnce(&crashes)}
+		})
+		b.deliver(t, question("q1@clinic.test", "coder@clinic.test", "Wheelchair", "K0001?"))
+		// The server "files" the submitted reply in the desk's Sent folder.
+		var sent [][]byte
+		waitFor(t, func() bool { sent, _ = dev.Messages(b.ctx, "coder@clinic.test", "INBOX"); return len(sent) == 1 })
+		if err := dev.Append(b.ctx, "desk@codedesk.test", "Sent", sent[0]); err != nil {
+			t.Fatal(err)
+		}
+		b.waitCase(t, 1, store.StatusSent)
+		time.Sleep(200 * time.Millisecond)
+		if n, _ := dev.Count("coder@clinic.test", "INBOX"); n != 1 || crashes.Load() != 1 {
+			t.Errorf("replies delivered = %d after %d sends; want 1 and 1", n, crashes.Load())
+		}
+		d, _ := store.LatestDraft(b.ctx, db, 1)
+		if !strings.Contains(d.SMTPReply, "IMAP folder Sent") {
+			t.Errorf("draft SMTP reply = %q, want the copy in Sent named", d.SMTPReply)
+		}
+	}, Migrate)
+}

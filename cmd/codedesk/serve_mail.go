@@ -25,7 +25,8 @@ func deliveryConfig(c config.Serve, imapToken func(context.Context) (string, err
 		ReplyLimitPerThread: c.Policy.ReplyLimitPerThread,
 		ReplyLimitWindow:    c.Policy.ReplyLimitWindow,
 	}
-	if c.IMAP.Disabled || (c.SMTP.CopyTo == "" && c.IMAP.SentFolder == "") {
+	dl.ServerFilesCopies = c.IMAP.VerifyFolder != "" && !c.IMAP.Disabled
+	if c.IMAP.Disabled || (c.SMTP.CopyTo == "" && c.IMAP.SentFolder == "" && c.IMAP.VerifyFolder == "") {
 		return dl, nil
 	}
 	pass, err := config.Secret(c.IMAP.Password, c.IMAP.PasswordFile)
@@ -33,8 +34,10 @@ func deliveryConfig(c config.Serve, imapToken func(context.Context) (string, err
 		return dl, err
 	}
 	folders := []string{c.IMAP.Mailbox}
-	if c.IMAP.SentFolder != "" {
-		folders = append(folders, c.IMAP.SentFolder)
+	for _, f := range []string{c.IMAP.VerifyFolder, c.IMAP.SentFolder} {
+		if f != "" && f != c.IMAP.Mailbox {
+			folders = append(folders, f)
+		}
 	}
 	cp, err := mailbox.NewCopies(mailbox.Config{Addr: c.IMAP.Addr, Security: c.IMAP.Security, Username: c.IMAP.Username,
 		Password: pass, Timeout: c.IMAP.Timeout, Logger: log.With("component", "copies"), TokenSource: imapToken}, folders, c.IMAP.SentFolder)

@@ -40,6 +40,7 @@ type IMAP struct {
 	Timeout      time.Duration `name:"imap-timeout" env:"CODEDESK_IMAP_TIMEOUT" default:"30s" help:"Connect and read timeout for IMAP commands."`
 	Disabled     bool          `name:"imap-disabled" env:"CODEDESK_IMAP_DISABLED" help:"Do not poll a mailbox (workers and web only)."`
 	Auth         string        `name:"imap-auth" env:"CODEDESK_IMAP_AUTH" default:"password" enum:"password,xoauth2" help:"IMAP login: password, or xoauth2 with the oauth-* settings."`
+	VerifyFolder string        `name:"imap-verify-folder" env:"CODEDESK_IMAP_VERIFY_FOLDER" help:"A folder where the mail server itself files what codedesk submits (Exchange Online: Sent Items; Gmail: [Gmail]/Sent Mail): a retry after an unrecorded send looks there, and waits smtp-copy-grace for it, before sending again."`
 	SentFolder   string        `name:"imap-sent-folder" env:"CODEDESK_IMAP_SENT_FOLDER" help:"File a copy of every reply in this IMAP folder of the desk account, e.g. Sent (created when missing; empty: no copy)."`
 }
 
@@ -158,6 +159,9 @@ func (c *Serve) Validate() error {
 	}
 	if c.IMAP.Disabled && c.IMAP.SentFolder != "" {
 		errs = append(errs, errors.New("imap-sent-folder: needs the IMAP account (imap-disabled is set)"))
+	}
+	if c.IMAP.Disabled && c.IMAP.VerifyFolder != "" {
+		errs = append(errs, errors.New("imap-verify-folder: needs the IMAP account (imap-disabled is set)"))
 	}
 	if err := c.validateMailAuth(); err != nil {
 		errs = append(errs, err)
