@@ -42,7 +42,10 @@ func (iw *IngestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) er
 	err = d.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		var own store.Draft
-		if perr == nil && parsed != nil && parsed.MessageID != "" {
+		// The desk's copy of its own reply: our Message-ID, sent From us.
+		// (A recipient can know the Message-ID; only our From makes it ours.)
+		if perr == nil && parsed != nil && parsed.MessageID != "" &&
+			(parsed.Auto.Kind == "own" || strings.EqualFold(parsed.From.Addr, d.Desk.Address)) {
 			own, err = store.DraftByOutgoingMessageID(ctx, tx, parsed.MessageID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
