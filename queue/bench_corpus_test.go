@@ -13,7 +13,7 @@ import (
 )
 
 // pipelineCorpus reads the distinct messages of testdata/corpus/expect.txt
-// (the pipeline corpus, 69 messages), with {{case:…}} and {{reply:…}}
+// (the pipeline corpus, 70 messages), with {{case:…}} and {{reply:…}}
 // filled with stand-ins.
 func pipelineCorpus(b *testing.B) [][]byte {
 	b.Helper()
@@ -63,7 +63,7 @@ func BenchmarkCorpusIntakeParse(b *testing.B) {
 // BenchmarkSinkDeliver stores the pipeline corpus as the poller does — one
 // transaction per message with its ingest job and the checkpoint — on an
 // insert-only queue, and reports messages per second. The first pass
-// stores 69 new messages (run it with -benchtime 1x for that figure alone);
+// stores the 70 new messages (run it with -benchtime 1x for that figure alone);
 // later passes deliver the same messages under new UIDs, as a rescan after
 // a UIDVALIDITY change does, and measure dedupe absorbing them.
 func BenchmarkSinkDeliver(b *testing.B) {
