@@ -74,3 +74,17 @@ const (
 // case is marked failed. River's backoff (attempt^4 seconds) makes 12
 // attempts span roughly six hours.
 const SendMaxAttempts = 12
+
+// SentCopyArgs asks for a sent reply (an outbound message row) to be filed
+// in the desk's Sent folder over IMAP.
+type SentCopyArgs struct {
+	MessageID int64 `json:"message_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (SentCopyArgs) Kind() string { return "sent_copy" }
+
+// InsertOpts puts filing on the send queue, unique per message.
+func (SentCopyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSend, MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}

@@ -41,7 +41,20 @@ func (iw *IngestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) er
 	var outcome string
 	err = d.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
+		var own store.Draft
+		// The desk's copy of its own reply: our Message-ID, sent From us.
+		// (A recipient can know the Message-ID; only our From makes it ours.)
+		if perr == nil && parsed != nil && parsed.MessageID != "" &&
+			(parsed.Auto.Kind == "own" || strings.EqualFold(parsed.From.Addr, d.Desk.Address)) {
+			own, err = store.DraftByOutgoingMessageID(ctx, tx, parsed.MessageID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		switch {
+		case own.ID != 0:
+			outcome = "own_copy"
+			caseID, err = iw.ownCopy(ctx, tx, &msg, parsed, own)
 		case perr != nil || parsed == nil:
 			outcome = "unparseable"
 			caseID, err = iw.unparseable(ctx, tx, &msg, fmt.Sprintf("the message could not be parsed: %v", perr))
@@ -95,7 +108,7 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 	if err := store.AddParticipant(ctx, tx, caseID, from); err != nil {
 		return 0, err
 	}
-	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, questionText(p), store.MessageParsed, "")); err != nil {
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(caseID, p, intakeQuestion(p), store.MessageParsed, "")); err != nil {
 		return 0, err
 	}
 	if _, err := store.TransitionCase(ctx, tx, caseID, nil, store.StatusParsed, ""); err != nil {
@@ -105,6 +118,38 @@ func (iw *IngestWorker) question(ctx context.Context, tx *store.Tx, msg *store.M
 		return 0, err
 	}
 	return caseID, nil
+}
+
+// ownCopy files the desk's own copy of one of its replies (BCC'd to the
+// desk, see Delivery.CopyTo) on the reply's case. If the send of that
+// reply was never recorded — the worker stopped between the SMTP server
+// accepting it and the database recording it — the copy is the proof of
+// delivery: the reply is recorded as sent now, and the send job's retry
+// finds it sent and does not send it again.
+func (iw *IngestWorker) ownCopy(ctx context.Context, tx *store.Tx, msg *store.Message, p *mailparse.Message, dr store.Draft) (int64, error) {
+	reason := fmt.Sprintf("the desk's copy of its reply (draft %d)", dr.ID)
+	if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(dr.CaseID, p, "", store.MessageIgnored, reason)); err != nil {
+		return 0, err
+	}
+	if dr.Status != store.DraftApproved {
+		return dr.CaseID, nil
+	}
+	question, err := store.GetMessage(ctx, tx, derefID(dr.ReplyToMessageID))
+	if err != nil {
+		return 0, err
+	}
+	refs := append(strings.Fields(question.References), question.MessageID)
+	sentAt := iw.w.deps.now()
+	if p.Date.Before(sentAt) && !p.Date.IsZero() {
+		sentAt = p.Date
+	}
+	err = iw.w.recordSentTx(ctx, tx, dr, question, refs, dr.OutgoingMessageID, sentAt,
+		"recorded from the desk's copy of the reply", nil, fmt.Sprintf("draft_id=%d confirmed_by_copy message_id=%d", dr.ID, msg.ID))
+	if err != nil {
+		return 0, err
+	}
+	iw.w.deps.Logger.WarnContext(ctx, "reply send recorded from the desk's copy", "draft_id", dr.ID, "case_id", dr.CaseID, "message_id", msg.ID)
+	return dr.CaseID, nil
 }
 
 // ignored keeps a message that must not be answered (auto-reply, bounce,
@@ -128,6 +173,22 @@ func (iw *IngestWorker) ignored(ctx context.Context, tx *store.Tx, msg *store.Me
 			return caseID, err
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return 0, err
+		}
+	}
+	// An auto-reply (a vacation notice to one of our replies, say) in a
+	// thread the sender takes part in is filed on that case, visible
+	// there, without re-opening it or opening a case of its own.
+	if p.Auto.Kind != "own" {
+		th, err := intake.Thread(ctx, tx, p.From.Addr, p.Subject, p.InReplyTo, p.References)
+		if err != nil {
+			return 0, err
+		}
+		if th.CaseID != 0 {
+			if err := store.SetMessageParsed(ctx, tx, msg.ID, parsedRow(th.CaseID, p, "", store.MessageIgnored, reason)); err != nil {
+				return 0, err
+			}
+			return th.CaseID, store.AddEvent(ctx, tx, th.CaseID, store.ActorSystem, "ignored",
+				fmt.Sprintf("message_id=%d kind=%s thread=%s", msg.ID, p.Auto.Kind, th.How))
 		}
 	}
 	return iw.keepForStaff(ctx, tx, msg, p, store.MessageIgnored, store.StatusIgnored, reason)
@@ -180,4 +241,37 @@ func parsedRow(caseID int64, p *mailparse.Message, question string, st store.Mes
 		pm.Date = &t
 	}
 	return pm
+}
+
+// maxAttachedText bounds what forwarded messages and text attachments add
+// to a question.
+const maxAttachedText = 64 << 10
+
+// intakeQuestion is the text analysed for a message: its new text, then
+// the text of each forwarded message (message/rfc822 parts; inline
+// "Forwarded message" blocks are already part of the body) and of its text
+// and CSV attachments — where coders often put the codes they ask about —
+// each under a heading, up to maxAttachedText in all.
+func intakeQuestion(p *mailparse.Message) string {
+	var b strings.Builder
+	b.WriteString(questionText(p))
+	room := maxAttachedText
+	add := func(heading, text string) {
+		text = strings.TrimSpace(text)
+		if text == "" || room <= 0 {
+			return
+		}
+		if len(text) > room {
+			text = strings.ToValidUTF8(text[:room], "")
+		}
+		room -= len(text)
+		b.WriteString("\n\n" + heading + "\n" + text)
+	}
+	for _, f := range p.Forwarded {
+		add("---------- Forwarded message ----------\nSubject: "+f.Subject, f.Text)
+	}
+	for _, a := range p.Attachments {
+		add("---------- Attachment "+a.Name+" ----------", a.Text)
+	}
+	return b.String()
 }

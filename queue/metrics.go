@@ -16,6 +16,9 @@ type Metrics struct {
 	sentN      prometheus.Counter
 	sendErrors *prometheus.CounterVec
 	latency    prometheus.Histogram
+	limited    prometheus.Counter
+	inDoubt    *prometheus.CounterVec
+	sentCopies *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline's collectors on reg.
@@ -37,7 +40,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a question's arrival to its reply being accepted by SMTP.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16)}),
 	}
-	reg.MustRegister(m.stored, m.duplicates, m.ingestedN, m.draftedN, m.sentN, m.sendErrors, m.latency)
+	m.limited = prometheus.NewCounter(prometheus.CounterOpts{Name: "codedesk_replies_rate_limited_total",
+		Help: "Automatic replies held for review by the per-sender or per-thread rate limit."})
+	m.inDoubt = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codedesk_send_in_doubt_total",
+		Help: "Retries of a send whose previous outcome was unknown, by what followed (copy_found, waiting, resent)."}, []string{"outcome"})
+	m.sentCopies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codedesk_sent_folder_copies_total",
+		Help: "Replies filed in the Sent folder, by result (ok, error)."}, []string{"result"})
+	reg.MustRegister(m.stored, m.duplicates, m.ingestedN, m.draftedN, m.sentN, m.sendErrors, m.latency,
+		m.limited, m.inDoubt, m.sentCopies)
 	return m
 }
 
@@ -79,5 +89,28 @@ func (m *Metrics) sendError(temporary bool) {
 		m.sendErrors.WithLabelValues("true").Inc()
 	} else {
 		m.sendErrors.WithLabelValues("false").Inc()
+	}
+}
+
+func (m *Metrics) rateLimited() {
+	if m != nil {
+		m.limited.Inc()
+	}
+}
+
+func (m *Metrics) sendInDoubt(outcome string) {
+	if m != nil {
+		m.inDoubt.WithLabelValues(outcome).Inc()
+	}
+}
+
+func (m *Metrics) sentCopy(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.sentCopies.WithLabelValues("ok").Inc()
+	} else {
+		m.sentCopies.WithLabelValues("error").Inc()
 	}
 }

@@ -87,6 +87,8 @@ type setupOpts struct {
 	autoSend      bool
 	minConfidence float64
 	noCodeSets    bool
+	// deps, when set, adjusts the dependencies before the workers start.
+	deps func(*Deps)
 }
 
 func logger() *slog.Logger {
@@ -124,6 +126,9 @@ func setup(t *testing.T, db *store.DB, o setupOpts) *testBundle {
 		Policy:   Policy{AutoSend: o.autoSend, MinConfidence: o.minConfidence},
 		Desk:     Desk{Address: "desk@codedesk.test", Name: "codedesk coding desk", Mailbox: "INBOX"},
 		Logger:   logger(),
+	}
+	if o.deps != nil {
+		o.deps(deps)
 	}
 	w := NewWorkers(deps)
 	q, err := New(db, w.River(), Config{Workers: 4, Logger: logger(), RetryPolicy: fastRetry{}})

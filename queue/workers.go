@@ -52,6 +52,8 @@ type Deps struct {
 	Now func() time.Time
 	// Metrics is optional.
 	Metrics *Metrics
+	// Delivery: BCC copy, Sent folder and reply rate limits (delivery.go).
+	Delivery Delivery
 }
 
 func (d *Deps) now() time.Time {
@@ -80,6 +82,7 @@ func NewWorkers(deps *Deps) *Workers {
 	river.AddWorker(w.reg, &AnalyseWorker{w: w})
 	river.AddWorker(w.reg, &DraftWorker{w: w})
 	river.AddWorker(w.reg, &SendWorker{w: w})
+	river.AddWorker(w.reg, &SentCopyWorker{w: w})
 	return w
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/codedesk/codedesk/internal/codes"
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/mailauth"
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailer"
 	"github.com/codedesk/codedesk/internal/mailparse"
@@ -85,6 +86,8 @@ type node struct {
 	reg      *prometheus.Registry
 	demo     *demoAccount // the demo admin created on the devmail path
 	mbox     *mailbox.Metrics
+	oauth    *mailauth.Source // nil unless IMAP or SMTP logs in with XOAUTH2
+	stopKeep context.CancelFunc
 	closed   sync.Once
 	started  time.Time
 }
@@ -149,18 +152,25 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.oauth, err = oauthSource(cfg.Serve, n.db, n.reg, log); err != nil {
+		return nil, err
+	}
 	qm := queue.NewMetrics(n.reg)
+	n.reg.MustRegister(queue.NewIntakeCollector(n.db))
 	deps := &queue.Deps{
 		DB:       n.db,
 		Analyser: analysis.NewEngine(func() analysis.Codebook { return n.kb.Load() }),
 		Renderer: renderer,
 		Sender: mailer.New(mailer.Config{Addr: cfg.SMTP.Addr, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username,
-			Password: smtpPass, Timeout: cfg.SMTP.Timeout}),
+			Password: smtpPass, Timeout: cfg.SMTP.Timeout, TokenSource: n.tokenSource(cfg.SMTP.Auth)}),
 		Policy:       queue.Policy{AutoSend: cfg.Policy.AutoSend, MinConfidence: cfg.Policy.MinConfidence},
-		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: []string{cfg.SMTP.From, cfg.IMAP.Username}, Mailbox: cfg.IMAP.Mailbox},
+		Desk:         queue.Desk{Address: cfg.SMTP.From, Name: cfg.SMTP.FromName, Own: ownAddresses(cfg.Serve), Mailbox: cfg.IMAP.Mailbox},
 		Logger:       log.With("component", "worker"),
-		ParseOptions: mailparse.Options{OwnAddresses: []string{cfg.SMTP.From, cfg.IMAP.Username}},
+		ParseOptions: mailparse.Options{OwnAddresses: ownAddresses(cfg.Serve), AnswerLists: cfg.Policy.AnswerLists},
 		Metrics:      qm,
+	}
+	if deps.Delivery, err = deliveryConfig(cfg.Serve, n.tokenSource(cfg.IMAP.Auth), log); err != nil {
+		return nil, err
 	}
 	workers := queue.NewWorkers(deps)
 	hostname, _ := os.Hostname()
@@ -177,6 +187,11 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err := n.startHTTP(ctx); err != nil {
 		return nil, err
 	}
+	if n.oauth != nil {
+		kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		n.stopKeep = cancel
+		n.keepOAuth(kctx)
+	}
 
 	if !cfg.IMAP.Disabled {
 		imapPass, err := config.Secret(cfg.IMAP.Password, cfg.IMAP.PasswordFile)
@@ -189,7 +204,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		sink := queue.NewSink(n.q, qm)
 		mcfg := mailbox.Config{Addr: cfg.IMAP.Addr, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: imapPass,
 			Mailbox: cfg.IMAP.Mailbox, PollInterval: cfg.IMAP.PollInterval, Timeout: cfg.IMAP.Timeout,
-			Logger: log.With("component", "mailbox"), Metrics: n.mbox}
+			Logger: log.With("component", "mailbox"), Metrics: n.mbox, TokenSource: n.tokenSource(cfg.IMAP.Auth)}
 		if n.mailbox, err = mailbox.New(mcfg, sink); err != nil {
 			cancel()
 			return nil, fmt.Errorf("configuring the mailbox poller: %w", err)
@@ -265,6 +280,9 @@ func (n *node) Close() error {
 		if n.poller != nil {
 			n.poller()
 		}
+		if n.stopKeep != nil {
+			n.stopKeep()
+		}
 		timeout := n.cfg.ShutdownTimeout
 		if timeout <= 0 {
 			timeout = 20 * time.Second
@@ -321,6 +339,11 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 	if kb := n.kb.Load(); kb != nil {
 		h.CodeSetReleases = len(kb.Releases())
 	}
+	if dbStatus == "ok" {
+		if ic, err := queue.CountIntake(ctx, n.db); err == nil {
+			h.Intake = &ic
+		}
+	}
 	if n.mailbox != nil {
 		st := n.mailbox.Status()
 		mh := &mailboxHealth{Connected: st.Connected, Idle: st.Idle, Pending: st.Pending, LastError: st.LastError,
@@ -338,6 +361,13 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Mailbox = mh
 	}
+	if n.oauth != nil {
+		st := n.oauth.Status()
+		h.OAuth = &st
+		if !st.Healthy() {
+			h.Status, code = "degraded", http.StatusServiceUnavailable
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(h)
@@ -348,6 +378,11 @@ type health struct {
 	Database        string         `json:"database"`
 	CodeSetReleases int            `json:"code_set_releases"`
 	Mailbox         *mailboxHealth `json:"mailbox,omitempty"`
+	// Intake: messages pending ingest, unprocessable, oversized, ignored;
+	// cases needing staff.
+	Intake *queue.IntakeCounts `json:"intake,omitempty"`
+	// OAuth: XOAUTH2 token state (last refresh, failures, expiry).
+	OAuth *mailauth.Status `json:"oauth,omitempty"`
 }
 
 type mailboxHealth struct {

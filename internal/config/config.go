@@ -39,6 +39,9 @@ type IMAP struct {
 	PollInterval time.Duration `name:"imap-poll-interval" env:"CODEDESK_IMAP_POLL_INTERVAL" default:"30s" help:"How often to poll when the server has no IDLE; also the longest IDLE wait before a safety re-check."`
 	Timeout      time.Duration `name:"imap-timeout" env:"CODEDESK_IMAP_TIMEOUT" default:"30s" help:"Connect and read timeout for IMAP commands."`
 	Disabled     bool          `name:"imap-disabled" env:"CODEDESK_IMAP_DISABLED" help:"Do not poll a mailbox (workers and web only)."`
+	Auth         string        `name:"imap-auth" env:"CODEDESK_IMAP_AUTH" default:"password" enum:"password,xoauth2" help:"IMAP login: password, or xoauth2 with the oauth-* settings."`
+	VerifyFolder string        `name:"imap-verify-folder" env:"CODEDESK_IMAP_VERIFY_FOLDER" help:"A folder where the mail server itself files what codedesk submits (Exchange Online: Sent Items; Gmail: [Gmail]/Sent Mail): a retry after an unrecorded send looks there, and waits smtp-copy-grace for it, before sending again."`
+	SentFolder   string        `name:"imap-sent-folder" env:"CODEDESK_IMAP_SENT_FOLDER" help:"File a copy of every reply in this IMAP folder of the desk account, e.g. Sent (created when missing; empty: no copy)."`
 }
 
 // SMTP is the server replies are sent through.
@@ -51,12 +54,21 @@ type SMTP struct {
 	Timeout      time.Duration `name:"smtp-timeout" env:"CODEDESK_SMTP_TIMEOUT" default:"30s" help:"SMTP dial and command timeout."`
 	From         string        `name:"from" env:"CODEDESK_FROM" default:"desk@codedesk.test" help:"From address of replies (the desk)."`
 	FromName     string        `name:"from-name" env:"CODEDESK_FROM_NAME" default:"codedesk coding desk" help:"Display name on replies."`
+	Auth         string        `name:"smtp-auth" env:"CODEDESK_SMTP_AUTH" default:"password" enum:"password,xoauth2" help:"SMTP AUTH: password, or xoauth2 with the oauth-* settings."`
+	CopyTo       string        `name:"smtp-copy-to" env:"CODEDESK_SMTP_COPY_TO" help:"BCC every reply to this address (normally the desk mailbox): if codedesk stops after the server accepted a reply but before recording it, the retry finds this copy and does not send twice."`
+	CopyGrace    time.Duration `name:"smtp-copy-grace" env:"CODEDESK_SMTP_COPY_GRACE" default:"2m" help:"How long a retry of a send with an unknown outcome waits for that copy before sending again."`
 }
 
 // Policy decides what codedesk may do without a person.
 type Policy struct {
 	AutoSend      bool    `name:"auto-send" env:"CODEDESK_AUTO_SEND" help:"Send drafts without review (make run turns it on for the demo)."`
 	MinConfidence float64 `name:"min-confidence" env:"CODEDESK_MIN_CONFIDENCE" default:"0.6" help:"Below this confidence a draft waits for review even with auto-send."`
+	AnswerLists   bool    `name:"answer-lists" env:"CODEDESK_ANSWER_LISTS" help:"Treat mailing-list mail (List-Id, Precedence: list) as questions; by default it is kept as ignored."`
+	// Reply rate limits: the last line of defence against a reply loop with
+	// an autoresponder that slipped past detection.
+	ReplyLimitPerSender int           `name:"reply-limit-per-sender" env:"CODEDESK_REPLY_LIMIT_PER_SENDER" default:"10" help:"At most this many automatic replies to one address per reply-limit-window; more wait for review (0: no limit)."`
+	ReplyLimitPerThread int           `name:"reply-limit-per-thread" env:"CODEDESK_REPLY_LIMIT_PER_THREAD" default:"3" help:"At most this many automatic replies in one case per reply-limit-window; more wait for review (0: no limit)."`
+	ReplyLimitWindow    time.Duration `name:"reply-limit-window" env:"CODEDESK_REPLY_LIMIT_WINDOW" default:"1h" help:"Window of the reply rate limits."`
 }
 
 // Queue tunes River. River's defaults (100 workers, 100 ms fetch cooldown,
@@ -85,6 +97,7 @@ type Serve struct {
 	Log      `embed:""`
 	IMAP     `embed:""`
 	SMTP     `embed:""`
+	OAuth    `embed:""`
 	Policy   `embed:""`
 	Queue    `embed:""`
 	HTTP     `embed:""`
@@ -132,6 +145,27 @@ func (c *Serve) Validate() error {
 	}
 	if c.IMAP.PollInterval < time.Second && !c.IMAP.Disabled {
 		errs = append(errs, fmt.Errorf("imap-poll-interval: %v must be at least 1s", c.IMAP.PollInterval))
+	}
+	if c.Policy.ReplyLimitPerSender < 0 || c.Policy.ReplyLimitPerThread < 0 {
+		errs = append(errs, errors.New("reply-limit-per-sender, reply-limit-per-thread: must not be negative"))
+	}
+	if c.Policy.ReplyLimitWindow != 0 && c.Policy.ReplyLimitWindow < time.Minute {
+		errs = append(errs, fmt.Errorf("reply-limit-window: %v must be at least 1m", c.Policy.ReplyLimitWindow))
+	}
+	if c.SMTP.CopyTo != "" && !strings.Contains(c.SMTP.CopyTo, "@") {
+		errs = append(errs, fmt.Errorf("smtp-copy-to: %q is not an email address", c.SMTP.CopyTo))
+	}
+	if c.SMTP.CopyGrace < 0 {
+		errs = append(errs, fmt.Errorf("smtp-copy-grace: %v must not be negative", c.SMTP.CopyGrace))
+	}
+	if c.IMAP.Disabled && c.IMAP.SentFolder != "" {
+		errs = append(errs, errors.New("imap-sent-folder: needs the IMAP account (imap-disabled is set)"))
+	}
+	if c.IMAP.Disabled && c.IMAP.VerifyFolder != "" {
+		errs = append(errs, errors.New("imap-verify-folder: needs the IMAP account (imap-disabled is set)"))
+	}
+	if err := c.validateMailAuth(); err != nil {
+		errs = append(errs, err)
 	}
 	if !strings.Contains(c.SMTP.From, "@") {
 		errs = append(errs, fmt.Errorf("from: %q is not an email address", c.SMTP.From))

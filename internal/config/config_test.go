@@ -39,6 +39,16 @@ func TestValidate(t *testing.T) {
 		{"poll below cooldown", func(c *Serve) { c.Queue.FetchPollInterval = time.Millisecond }, "fetch-poll-interval"},
 		{"poll interval too small", func(c *Serve) { c.IMAP.PollInterval = time.Millisecond }, "imap-poll-interval"},
 		{"from not an address", func(c *Serve) { c.SMTP.From = "desk" }, "from"},
+		{"negative reply limit", func(c *Serve) { c.Policy.ReplyLimitPerThread = -1 }, "reply-limit-per-thread"},
+		{"reply window too short", func(c *Serve) { c.Policy.ReplyLimitWindow = time.Second }, "reply-limit-window"},
+		{"copy-to not an address", func(c *Serve) { c.SMTP.CopyTo = "desk" }, "smtp-copy-to"},
+		{"xoauth2 without client", func(c *Serve) { c.IMAP.Auth = AuthXOAuth2; c.OAuth.TokenURL = "https://login.test/token" }, "oauth-client-id"},
+		{"xoauth2 bad token url", func(c *Serve) { c.SMTP.Auth = AuthXOAuth2; c.OAuth.ClientID = "id"; c.OAuth.TokenURL = "login" }, "oauth-token-url"},
+		{"xoauth2 complete", func(c *Serve) {
+			c.SMTP.Auth, c.SMTP.Username = AuthXOAuth2, "desk@codedesk.test"
+			c.OAuth.ClientID, c.OAuth.TokenURL = "id", "https://login.test/token"
+		}, ""},
+		{"sent folder without imap", func(c *Serve) { c.IMAP.Disabled = true; c.IMAP.SentFolder = "Sent" }, "imap-sent-folder"},
 	}
 	for _, tc := range tests {
 		c := validServe()

@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ type Config struct {
 	// Username and Password log in (LOGIN, or AUTHENTICATE PLAIN when the
 	// server disables LOGIN). Neither is ever logged.
 	Username, Password string
+	// TokenSource, when set, replaces the password: each login asks it for
+	// an OAuth access token and authenticates with XOAUTH2
+	// (mailauth.Source.Token).
+	TokenSource func(ctx context.Context) (string, error)
 	// Mailbox to read; default DefaultMailbox.
 	Mailbox string
 	// PollInterval is the poll period when the server has no IDLE, and the

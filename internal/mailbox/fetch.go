@@ -306,10 +306,12 @@ func (p *Poller) fetchSection(c *imapclient.Client, dc *deadlineConn, uid imap.U
 				hasBody = true
 				body, bodyOver, err = readLimited(item.Literal, limit, keepPrefix)
 				if err != nil {
-					// The stream is broken: drop the connection so that
-					// Close below does not wait on it.
+					// The stream is broken: drop the connection and leave
+					// the command alone. Closing it would drain the literal
+					// that imapclient's reader, having seen the error, has
+					// already let go of (a data race in beta.8); the session
+					// ends and closes the client.
 					dc.Close()
-					cmd.Close()
 					return nil, false, false, fmt.Errorf("reading UID %d: %w", uid, err)
 				}
 			}
@@ -337,6 +339,12 @@ func readLimited(r imap.LiteralReader, limit int64, keepPrefix bool) (data []byt
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), limit)+1))
 	if _, err := io.Copy(buf, io.LimitReader(r, limit+1)); err != nil {
 		return nil, false, err
+	}
+	if n := int64(buf.Len()); n <= limit && n < size {
+		// The connection ended inside the literal (a peer that closes
+		// reads as EOF, which io.Copy takes for the end): the body is
+		// incomplete, and imapclient's reader has already moved on.
+		return nil, false, fmt.Errorf("literal ended after %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
 	}
 	if int64(buf.Len()) > limit {
 		if !keepPrefix {

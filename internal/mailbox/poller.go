@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/codedesk/codedesk/internal/mailauth"
 	"log/slog"
 	"strings"
 	"sync"
@@ -246,7 +247,7 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 	if err := c.WaitGreeting(); err != nil {
 		return false, fmt.Errorf("waiting for the greeting of %s: %w", p.cfg.Addr, err)
 	}
-	if err := p.login(c); err != nil {
+	if err := p.login(ctx, c); err != nil {
 		return false, err
 	}
 	sel, err := c.Select(p.cfg.Mailbox, nil).Wait()
@@ -298,21 +299,35 @@ func (p *Poller) session(ctx context.Context) (good bool, err error) {
 	}
 }
 
-func (p *Poller) login(c *imapclient.Client) error {
+func (p *Poller) login(ctx context.Context, c *imapclient.Client) error { return login(ctx, c, &p.cfg) }
+
+// login authenticates: AUTHENTICATE XOAUTH2 when the config has a token
+// source, else LOGIN, or AUTHENTICATE PLAIN when the server disables LOGIN.
+func login(ctx context.Context, c *imapclient.Client, cfg *Config) error {
 	caps := c.Caps()
 	if caps == nil {
 		return errors.New("reading capabilities: no answer")
+	}
+	if cfg.TokenSource != nil {
+		token, err := cfg.TokenSource(ctx)
+		if err != nil {
+			return fmt.Errorf("logging in (XOAUTH2): %w", err)
+		}
+		if err := c.Authenticate(mailauth.NewXOAuth2Client(cfg.Username, token)); err != nil {
+			return fmt.Errorf("logging in (AUTHENTICATE XOAUTH2): %w", err)
+		}
+		return nil
 	}
 	if caps.Has(imap.CapLoginDisabled) {
 		if !caps.Has(imap.AuthCap(sasl.Plain)) {
 			return errors.New("logging in: the server disables LOGIN and offers no AUTH=PLAIN (use TLS)")
 		}
-		if err := c.Authenticate(sasl.NewPlainClient("", p.cfg.Username, p.cfg.Password)); err != nil {
+		if err := c.Authenticate(sasl.NewPlainClient("", cfg.Username, cfg.Password)); err != nil {
 			return fmt.Errorf("logging in (AUTHENTICATE PLAIN): %w", err)
 		}
 		return nil
 	}
-	if err := c.Login(p.cfg.Username, p.cfg.Password).Wait(); err != nil {
+	if err := c.Login(cfg.Username, cfg.Password).Wait(); err != nil {
 		return fmt.Errorf("logging in: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -294,9 +295,10 @@ func TestOversizedMessageHeaderOnly(t *testing.T) {
 	if got[1].Truncated || !bytes.Equal(got[1].Raw, small) {
 		t.Errorf("small: Truncated %v, Raw %q; want false and the whole message", got[1].Truncated, got[1].Raw)
 	}
-	if v := metricValue(t, reg, "codedesk_mailbox_messages_oversized_total"); v != 1 {
-		t.Errorf("messages_oversized_total = %v, want 1", v)
-	}
+	// The metric is counted just after Deliver returns: wait for it.
+	waitFor(t, 3*time.Second, "messages_oversized_total = 1", func() bool {
+		return metricValue(t, reg, "codedesk_mailbox_messages_oversized_total") == 1
+	})
 	waitFor(t, 3*time.Second, "\\Seen on the oversized message", func() bool {
 		flags, err := flagsOf(srv.addr, testUser, testPass, 1)
 		return err == nil && hasSeen(flags)
@@ -612,6 +614,11 @@ func TestReadLimited(t *testing.T) {
 				t.Errorf("readLimited() = %q, %v, %v; want %q, %v, nil", got, over, err, tc.want, tc.over)
 			}
 		})
+	}
+	// A literal cut short (the connection closed mid-FETCH reads as EOF)
+	// is an error, never a shorter message.
+	if got, _, err := readLimited(sizedReader{strings.NewReader("hel"), 11}, 100, false); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("readLimited(cut short) = %q, %v; want io.ErrUnexpectedEOF", got, err)
 	}
 }
 

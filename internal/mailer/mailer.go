@@ -5,6 +5,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -36,6 +37,10 @@ type Config struct {
 	// that); empty means no AUTH.
 	Username string
 	Password string
+	// TokenSource, when set, replaces Password: each send asks it for an
+	// OAuth access token and authenticates with XOAUTH2 as Username
+	// (mailauth.Source.Token).
+	TokenSource func(ctx context.Context) (string, error)
 	// Timeout bounds the dial and each command (default 30s).
 	Timeout time.Duration
 	// HeloName is the EHLO name (default: the host name).
@@ -69,6 +74,9 @@ type Outgoing struct {
 	// "Auto-Submitted: auto-replied").
 	AutoSubmitted bool
 	Date          time.Time // default now
+	// Bcc are envelope-only recipients (no header): the desk's own copy
+	// address, whose copy proves later that the server accepted the reply.
+	Bcc []string
 }
 
 // Result is the outcome of a successful send.
@@ -76,6 +84,9 @@ type Result struct {
 	// Response is the server's reply to the end of data, e.g.
 	// "2.0.0 Ok: queued as 4Zk1".
 	Response string
+	// Raw is the message as built (headers and body), for the desk's
+	// records and the Sent folder.
+	Raw []byte
 }
 
 // Error is a failed send. Temporary errors (4xx replies, timeouts,
@@ -102,6 +113,12 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// InDoubt reports whether the server may have accepted the message despite
+// the error: the connection failed (no reply code) while the message was
+// being written or its final reply awaited. A caller should look for
+// evidence of delivery before sending again.
+func (e *Error) InDoubt() bool { return e.Stage == "data" && e.Code == 0 }
 
 // IsTemporary reports whether err is a *Error worth retrying. Errors of
 // other types count as temporary: losing a reply is worse than retrying.
@@ -184,19 +201,32 @@ func (m *Mailer) Send(ctx context.Context, o Outgoing) (Result, error) {
 		stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
 		return c, nil
 	}
-	client, err := m.client(dial)
+	password := m.cfg.Password
+	if m.cfg.TokenSource != nil {
+		token, err := m.cfg.TokenSource(ctx)
+		if err != nil {
+			// The token endpoint may recover: retry later.
+			return Result{}, &Error{Temporary: true, Stage: "auth", Message: "getting an OAuth token: " + err.Error(), Err: err}
+		}
+		password = token
+	}
+	client, err := m.client(dial, password)
 	if err != nil {
+		return Result{}, &Error{Stage: "build", Message: err.Error(), Err: err}
+	}
+	var raw bytes.Buffer
+	if _, err := msg.WriteTo(&raw); err != nil {
 		return Result{}, &Error{Stage: "build", Message: err.Error(), Err: err}
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		if msg.IsDelivered() {
 			// The server took the message; only closing the connection
 			// failed. Reporting failure would make the caller send it twice.
-			return Result{Response: msg.ServerResponse()}, nil
+			return Result{Response: msg.ServerResponse(), Raw: raw.Bytes()}, nil
 		}
 		return Result{}, classify(ctx, err)
 	}
-	return Result{Response: msg.ServerResponse()}, nil
+	return Result{Response: msg.ServerResponse(), Raw: raw.Bytes()}, nil
 }
 
 // tlsConfig is the TLS configuration for the server.
@@ -212,7 +242,7 @@ func (m *Mailer) tlsConfig() *tls.Config {
 }
 
 // client makes a go-mail client for one send.
-func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
+func (m *Mailer) client(dial mail.DialContextFunc, password string) (*mail.Client, error) {
 	opts := []mail.Option{
 		mail.WithPort(m.port),
 		mail.WithTimeout(m.cfg.Timeout),
@@ -232,7 +262,9 @@ func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
 	if m.cfg.HeloName != "" {
 		opts = append(opts, mail.WithHELO(m.cfg.HeloName))
 	}
-	if m.cfg.Username != "" {
+	if m.cfg.Username != "" && m.cfg.TokenSource != nil {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(m.cfg.Username), mail.WithPassword(password))
+	} else if m.cfg.Username != "" {
 		// PLAIN, or LOGIN when the server offers only that. Without TLS
 		// (Security none, meant for loopback) go-mail's "-NOENC" variants
 		// are needed to send credentials at all.
@@ -241,7 +273,7 @@ func (m *Mailer) client(dial mail.DialContextFunc) (*mail.Client, error) {
 		} else {
 			opts = append(opts, mail.WithOpportunisticSMTPAuth(mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc))
 		}
-		opts = append(opts, mail.WithUsername(m.cfg.Username), mail.WithPassword(m.cfg.Password))
+		opts = append(opts, mail.WithUsername(m.cfg.Username), mail.WithPassword(password))
 	}
 	return mail.NewClient(m.host, opts...)
 }
@@ -270,6 +302,11 @@ func buildMessage(o Outgoing) (*mail.Msg, error) {
 	}
 	if err := msg.To(o.To); err != nil {
 		return nil, fmt.Errorf("setting To: %w", err)
+	}
+	for _, b := range o.Bcc {
+		if err := msg.AddBcc(b); err != nil {
+			return nil, fmt.Errorf("adding Bcc: %w", err)
+		}
 	}
 	msg.Subject(o.Subject)
 	msg.SetMessageIDWithValue(o.MessageID)
