@@ -22,6 +22,8 @@ build: ## Build bin/codedesk.
 run: build ## Start everything locally: dev mail server, poller, workers, web desk (SQLite, auto-send on).
 	@mkdir -p var
 	CODEDESK_AUTO_SEND=$${CODEDESK_AUTO_SEND:-true} \
+	CODEDESK_SMTP_COPY_TO=$${CODEDESK_SMTP_COPY_TO-desk@codedesk.test} \
+	CODEDESK_IMAP_SENT_FOLDER=$${CODEDESK_IMAP_SENT_FOLDER-Sent} \
 	CODEDESK_CODESETS_DIR=$${CODEDESK_CODESETS_DIR:-$(CODESETS_DIR)} \
 	./$(BIN) serve --devmail
 

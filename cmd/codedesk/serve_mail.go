@@ -26,6 +26,12 @@ func deliveryConfig(c config.Serve, imapToken func(context.Context) (string, err
 		ReplyLimitWindow:    c.Policy.ReplyLimitWindow,
 	}
 	dl.ServerFilesCopies = c.IMAP.VerifyFolder != "" && !c.IMAP.Disabled
+	if c.IMAP.Disabled || (c.SMTP.CopyTo == "" && c.IMAP.VerifyFolder == "") {
+		// Without a copy to look for, a send whose outcome is unknown (the
+		// node stopped after the server accepted it, before the database
+		// recorded it) is sent again under the same Message-ID.
+		log.Warn("replies cannot be verified after a crash: set smtp-copy-to (normally the desk address) or imap-verify-folder so a retried send never goes out twice")
+	}
 	if c.IMAP.Disabled || (c.SMTP.CopyTo == "" && c.IMAP.SentFolder == "" && c.IMAP.VerifyFolder == "") {
 		return dl, nil
 	}
