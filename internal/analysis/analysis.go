@@ -55,6 +55,7 @@ type hit struct {
 	isDx    bool
 	isMod   bool
 	isPCS   bool
+	subject bool // in the subject line only
 	invalid bool // found, but not valid at the date of service
 }
 
@@ -64,6 +65,8 @@ type run struct {
 	kb       Codebook
 	dos      time.Time
 	text     string // subject and new text
+	// subjectLen is the length of the subject at the start of text.
+	subjectLen int
 	thread   string
 	facts    Facts
 	loaded   map[codes.System]bool
@@ -73,6 +76,7 @@ type run struct {
 	warned   map[string]bool
 	clinical float64
 	clinDone bool
+	cands    map[string][]search.Result // narrative search results by system and text
 }
 
 var reSubjectPrefix = regexp.MustCompile(`(?i)^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+`)
@@ -91,7 +95,9 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 	}
 	subject := reSubjectPrefix.ReplaceAllString(q.Subject, "")
 	subject = regexp.MustCompile(`\s*\[Case #\d+\]`).ReplaceAllString(subject, "")
-	r.text = strings.TrimSpace(subject + "\n" + body)
+	subject = strings.TrimSpace(subject)
+	r.subjectLen = len(subject)
+	r.text = subject + "\n" + strings.TrimSpace(body)
 	r.thread = strings.Join(q.Thread, "\n")
 	if len(r.thread) > MaxQuestionBytes {
 		r.thread = r.thread[len(r.thread)-MaxQuestionBytes:]
@@ -274,7 +280,7 @@ func (r *run) findCodes(text string, thread bool) (notFound, unchecked []string)
 			}
 			// A lone three-character ICD-10-CM category written without
 			// a dot must look like one ("I10", "R99"), not a word.
-			h := hit{m: m, entry: en, thread: thread}
+			h := hit{m: m, entry: en, thread: thread, subject: !thread && m.pos < r.subjectLen}
 			switch {
 			case en.Modifier:
 				h.isMod = true
@@ -307,6 +313,9 @@ func (r *run) signals(text string, withThread bool) signals {
 			continue
 		}
 		s.nCodes++
+		if !h.subject {
+			s.nBody++
+		}
 		switch {
 		case h.isDx:
 			s.nDx++
@@ -317,7 +326,7 @@ func (r *run) signals(text string, withThread bool) signals {
 	s.clinical = func() float64 {
 		if !r.clinDone {
 			r.clinDone = true
-			if res := r.searchDx(narrative(text), 1); len(res) > 0 {
+			if res := r.candidates(text, "icd10cm"); len(res) > 0 {
 				r.clinical = res[0].Score
 			}
 		}
@@ -406,7 +415,7 @@ func (r *run) noteFindings(en codes.Entry) {
 func codeRow(en codes.Entry, role string) Code {
 	return Code{System: string(en.System), Code: en.Code, Description: en.Description, Role: role,
 		Billable: en.Billable || en.System != codes.ICD10CM && en.System != codes.PCS && en.Status == "active",
-		Status: en.Status, Release: en.Release, Notes: codeNotes(en)}
+		Status:   en.Status, Release: en.Release, Notes: codeNotes(en)}
 }
 
 func refList(refs []codes.Ref, n int) string {

@@ -11,6 +11,7 @@ type signals struct {
 	nDx       int // ICD-10-CM codes
 	nProc     int // CPT and HCPCS Level II codes (not modifiers)
 	nCodes    int // every code, modifiers included
+	nBody     int // codes outside a reply's subject line
 	modifiers []string
 	units     int
 	question  bool
@@ -20,7 +21,7 @@ type signals struct {
 }
 
 var (
-	reLookupAsk = regexp.MustCompile(`(?i)\b(what(?:'s| is| does)|whats|define|meaning of)\s+(?:(?:the\s+)?(?:hcpcs|cpt|icd-?10(?:-cm)?|icd-?10-pcs|code|dx)\s+){0,2}[A-Z0-9]{3,5}(?:\.[A-Z0-9]{1,4})?\b`)
+	reLookupAsk = regexp.MustCompile(`(?i)\b(what(?:'s| is| does)|whats|define|meaning of)\s+(?:(?:the\s+)?(?:hcpcs|cpt|icd-?10(?:-cm)?|icd-?10-pcs|code|dx)\s+){0,2}(?:[A-Z][0-9][A-Z0-9]{1,5}|[A-Z][0-9]{4}|[0-9]{4}[A-Z0-9])(?:\.[A-Z0-9]{1,4})?\b`)
 	reQuestion  = regexp.MustCompile(`(?i)(\?|^\s*(what|which|how|can|could|is|are|do|does|should|would|need|please|when|why|may)\b)`)
 )
 
@@ -32,7 +33,7 @@ func classify(s signals) string {
 		return KindNotAQuestion
 	}
 	ack := has(l, "thanks", "thank you", "thx", "got it", "fyi", "no action needed", "perfect", "great", "appreciate it", "received", "will do")
-	if ack && !s.question && s.nCodes == 0 {
+	if ack && !s.question && s.nBody == 0 {
 		return KindNotAQuestion
 	}
 	switch {
@@ -64,11 +65,11 @@ func classify(s signals) string {
 	switch {
 	case hcpcsAsk && !dxAsk:
 		return KindHCPCSCoding
-	case dxAsk && s.clinical() >= 0.45:
+	case dxAsk && s.clinical() >= 0.5:
 		return KindDiagnosisCoding
 	case hcpcsWords && codingAsk:
 		return KindHCPCSCoding
-	case codingAsk && s.clinical() >= 0.5:
+	case codingAsk && s.clinical() >= 0.55:
 		return KindDiagnosisCoding
 	}
 	return KindOther

@@ -20,7 +20,8 @@ func init() {
 	for _, w := range strings.Fields(`what which how do does did i we you they should would could can may might is are was were be been the a an
 		icd icd10 icd-10 icd-10-cm cm code codes coding coded dx diagnosis diagnoses hcpcs level ii cpt j-code jcode j please pls
 		thanks thank hi hello team need use using used right correct proper now right? full complete bill billed billing report
-		question quick one for to me my our your us it this that these those there here about with?`) {
+		question quick one for to me my our your us it this that these those there here about with? 7th seventh character characters
+		patient pt instead same complete know`) {
 		filler[w] = true
 	}
 	// "right" is laterality, keep it; "with" and "without" matter.
@@ -30,7 +31,9 @@ func init() {
 var (
 	reSentence = regexp.MustCompile(`[.;:!?\n]+\s*`)
 	reWords    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9'/-]*|\d+[a-z]?`)
-	reCodeRef  = regexp.MustCompile(`\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?`)
+	// Idioms whose words are clinical elsewhere: "back for a cast check".
+	reIdiom    = regexp.MustCompile(`(?i)\b(?:came|comes|coming|is|was|are|were)?\s*back\s+(?:for|in|to|today)\b`)
+	reCodeRef  = regexp.MustCompile(`\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|-)?`)
 	rePerDose  = regexp.MustCompile(`(?i)\b(?:per|up to)\s+(\d+(?:\.\d+)?)\s*(mg|mcg|ml|units?|gm|g)\b`)
 	reDose     = regexp.MustCompile(`(?i)\b(\d+(?:\.\d+)?)\s*(mg|mcg|ml|gm|g)\b`)
 )
@@ -39,6 +42,7 @@ var (
 // codes dropped, the rest kept in order.
 func narrative(text string) string {
 	var out []string
+	text = reIdiom.ReplaceAllString(text, " ")
 	for _, w := range reWords.FindAllString(mask(text), -1) {
 		lw := strings.ToLower(strings.Trim(w, "'-/"))
 		if filler[lw] || lw == "" {
@@ -88,23 +92,53 @@ var qualifiers = []string{"subsequent", "sequela", "recurrent", "history", "scre
 // returns the billable codes best first, re-ranked by the qualifiers the
 // question does not state.
 func (r *run) candidates(text, system string) []search.Result {
+	key := system + "\x00" + text
+	if c, ok := r.cands[key]; ok {
+		return c
+	}
 	lower := strings.ToLower(text)
 	best := map[string]search.Result{}
-	queries := append([]string{narrative(text)}, clauses(text)...)
-	for _, q := range queries {
-		for _, res := range r.search(q, system, 25) {
+	doses := reDose.FindAllString(lower, -1)
+	side := r.facts.Laterality
+	other := map[string]string{"right": "left", "left": "right"}[side]
+	rank := func(q string, factor float64) {
+		for _, res := range r.search(q, system, 40) {
 			if !res.Billable {
 				continue
 			}
+			res.Score *= factor
 			d := strings.ToLower(res.Description)
 			for _, w := range qualifiers {
 				if strings.Contains(d, w) && !strings.Contains(lower, strings.Fields(w)[0]) {
 					res.Score *= 0.9
 				}
 			}
+			if other != "" {
+				switch {
+				case containsWord(d, other):
+					res.Score *= 0.85
+				case containsWord(d, side):
+					res.Score *= 1.05
+				}
+			}
+			// A drug code whose descriptor has the dose given ("40 mg")
+			// fits better than one per another dose.
+			for _, dose := range doses {
+				if strings.Contains(d, dose) || strings.Contains(d, strings.ReplaceAll(dose, " ", "")) {
+					res.Score *= 1.1
+				}
+			}
 			if prev, ok := best[res.Code]; !ok || res.Score > prev.Score {
 				best[res.Code] = res
 			}
+		}
+	}
+	rank(narrative(text), 1)
+	// Sentences on their own find a condition buried in a long message;
+	// they rank a little below the whole text.
+	if cl := clauses(text); len(cl) > 1 {
+		for _, q := range cl {
+			rank(q, 0.9)
 		}
 	}
 	out := make([]search.Result, 0, len(best))
@@ -117,6 +151,10 @@ func (r *run) candidates(text, system string) []search.Result {
 		}
 		return out[i].Code < out[j].Code
 	})
+	if r.cands == nil {
+		r.cands = map[string][]search.Result{}
+	}
+	r.cands[key] = out
 	return out
 }
 
@@ -127,7 +165,7 @@ type codeRef struct{ from, to string }
 func parseRefs(text string) []codeRef {
 	var out []codeRef
 	for _, m := range reCodeRef.FindAllStringSubmatch(text, -1) {
-		from := codes.Normalize(strings.TrimSuffix(m[1], "-"))
+		from := codes.Normalize(m[1])
 		to := from
 		if m[2] != "" {
 			to = codes.Normalize(m[2])
@@ -238,15 +276,11 @@ func (r *run) diagnosis() []string {
 			continue
 		}
 		found := false
-		for _, c := range cands[:min(len(cands), 25)] {
-			if c.Code == primary.Code || !covered(refs, c.Code) || c.Score < 0.35 {
-				continue
-			}
-			if en, ok := r.suggest(c.Code, codes.ICD10CM, RoleAdditional, "required by the note at "+n.Source+" of "+pen.Code); ok {
+		if c, ok := r.companion(refs, text, pen.Description); ok && c != primary.Code {
+			if en, ok := r.suggest(c, codes.ICD10CM, RoleAdditional, "required by the note at "+n.Source+" of "+pen.Code); ok {
 				additional = append(additional, en.Code)
 				found = true
 			}
-			break
 		}
 		if !found && strings.Contains(strings.ToLower(n.Text), "stage") {
 			r.res.Missing = append(r.res.Missing, fmt.Sprintf("%s requires an additional code to identify %s; the documentation you sent does not state it.", pen.Code, strings.TrimPrefix(n.Text, "code to identify ")))
@@ -255,7 +289,7 @@ func (r *run) diagnosis() []string {
 	// Close alternatives the documentation must rule out.
 	alts := 0
 	for _, c := range top[1:] {
-		if alts >= 2 || c.Score < 0.92*primary.Score {
+		if alts >= 2 || c.Score < 0.97*primary.Score {
 			break
 		}
 		if covered([]codeRef{{"N18", "N18"}}, c.Code) && len(additional) > 0 {
@@ -508,4 +542,101 @@ func (r *run) hcpcs() []string {
 	r.res.Verify = append(r.res.Verify, "The drug name, dose and route, or the exact item supplied, as documented; the payer's coverage policy (LCD) for it.")
 	out = append(out, s)
 	return out
+}
+
+var noise = map[string]bool{"of": true, "with": true, "and": true, "the": true, "or": true, "in": true, "to": true, "unspecified": true, "other": true, "due": true, "for": true}
+
+func tokens(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+	}) {
+		if !noise[w] {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// companion picks the code a "use additional code" note asks for among the
+// billable codes of its range: the one whose distinguishing words (those
+// its siblings in the range do not share, "3a" in "stage 3a") the
+// narrative states. No pick when none or several fit equally.
+func (r *run) companion(refs []codeRef, text, explained string) (string, bool) {
+	var pool []codes.Ref
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		for cat := ref.from[:3]; cat <= ref.to[:3]; cat = nextCategory(cat) {
+			en, ok := r.lookupFound(cat, codes.ICD10CM)
+			if !ok {
+				continue
+			}
+			kids := en.BillableChildren
+			if en.Billable {
+				kids = append(kids, codes.Ref{Code: en.Code, Description: en.Description, Billable: true})
+			}
+			for _, k := range kids {
+				if covered([]codeRef{ref}, k.Code) && !seen[k.Code] {
+					seen[k.Code] = true
+					pool = append(pool, k)
+				}
+			}
+			if len(pool) > 200 {
+				break
+			}
+		}
+	}
+	if len(pool) == 0 {
+		return "", false
+	}
+	count := map[string]int{}
+	toks := make([]map[string]bool, len(pool))
+	for i, p := range pool {
+		toks[i] = tokens(p.Description)
+		for w := range toks[i] {
+			count[w]++
+		}
+	}
+	// Words the main code already explains ("type 2") do not choose the
+	// companion.
+	said := tokens(narrative(text))
+	for w := range tokens(explained) {
+		delete(said, w)
+	}
+	best, bestScore, tie := "", 0, false
+	for i, p := range pool {
+		score := 0
+		for w := range toks[i] {
+			if (count[w] < len(pool) || len(pool) == 1) && said[w] {
+				score++
+			}
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = p.Code, score, false
+		case score == bestScore && score > 0:
+			tie = true
+		}
+	}
+	if bestScore == 0 || tie {
+		return "", false
+	}
+	return best, true
+}
+
+// nextCategory is the ICD-10-CM category after cat ("N18" → "N19").
+func nextCategory(cat string) string {
+	b := []byte(cat)
+	for i := len(b) - 1; i >= 1; i-- {
+		if b[i] < '9' && b[i] >= '0' || b[i] >= 'A' && b[i] < 'Z' {
+			b[i]++
+			return string(b)
+		}
+		if b[i] == '9' {
+			b[i] = '0'
+			continue
+		}
+		b[i] = '0'
+	}
+	return "~"
 }

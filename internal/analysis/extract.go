@@ -43,7 +43,7 @@ var (
 		regexp.MustCompile(`(?i)\b(?:mrn|acct|account|claim|member|policy|ticket|invoice|npi|tin|ein|zip|zip code|ext|extension|suite|ste|room|apt|po box|id)\b\s*(?:#|no\.?|number|:)?\s*[A-Z0-9-]+`),
 		regexp.MustCompile(`#\s?\d+`),
 		regexp.MustCompile(`\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b`), // "OR 97205"
-		regexp.MustCompile(`\b\d+(?:\.\d+)?\s?(?:mg|ml|mcg|cc|minutes|min|mins|hours|hrs|years|yrs|y/o|%)\b`),
+		regexp.MustCompile(`\b\d+(?:\.\d+)?\s?(?:mg|ml|mcg|cc|minutes|min|mins|hours|hrs|days|weeks|wks|months|mos|years|yrs|y/o|%)\b`),
 		regexp.MustCompile(`\b\d{1,5}\s+[A-Z][a-z]+\s+(?:Rd|St|Ave|Blvd|Dr|Ln|Way|Road|Street|Avenue)\b`),
 	}
 )
