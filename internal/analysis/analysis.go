@@ -61,22 +61,22 @@ type hit struct {
 
 // run is the state of one analysis.
 type run struct {
-	ctx      context.Context
-	kb       Codebook
-	dos      time.Time
-	text     string // subject and new text
+	ctx  context.Context
+	kb   Codebook
+	dos  time.Time
+	text string // subject and new text
 	// subjectLen is the length of the subject at the start of text.
 	subjectLen int
-	thread   string
-	facts    Facts
-	loaded   map[codes.System]bool
-	hits     []hit
-	res      Result
-	releases map[string]bool
-	warned   map[string]bool
-	clinical float64
-	clinDone bool
-	cands    map[string][]search.Result // narrative search results by system and text
+	thread     string
+	facts      Facts
+	loaded     map[codes.System]bool
+	hits       []hit
+	res        Result
+	releases   map[string]bool
+	warned     map[string]bool
+	clinical   float64
+	clinDone   bool
+	cands      map[string][]search.Result // narrative search results by system and text
 }
 
 var reSubjectPrefix = regexp.MustCompile(`(?i)^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+`)

@@ -32,10 +32,10 @@ var (
 	reSentence = regexp.MustCompile(`[.;:!?\n]+\s*`)
 	reWords    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9'/-]*|\d+[a-z]?`)
 	// Idioms whose words are clinical elsewhere: "back for a cast check".
-	reIdiom    = regexp.MustCompile(`(?i)\b(?:came|comes|coming|is|was|are|were)?\s*back\s+(?:for|in|to|today)\b`)
-	reCodeRef  = regexp.MustCompile(`\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|-)?`)
-	rePerDose  = regexp.MustCompile(`(?i)\b(?:per|up to)\s+(\d+(?:\.\d+)?)\s*(mg|mcg|ml|units?|gm|g)\b`)
-	reDose     = regexp.MustCompile(`(?i)\b(\d+(?:\.\d+)?)\s*(mg|mcg|ml|gm|g)\b`)
+	reIdiom   = regexp.MustCompile(`(?i)\b(?:came|comes|coming|is|was|are|were)?\s*back\s+(?:for|in|to|today)\b`)
+	reCodeRef = regexp.MustCompile(`\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|-)?`)
+	rePerDose = regexp.MustCompile(`(?i)\b(?:per|up to)\s+(\d+(?:\.\d+)?)\s*(mg|mcg|ml|units?|gm|g)\b`)
+	reDose    = regexp.MustCompile(`(?i)\b(\d+(?:\.\d+)?)\s*(mg|mcg|ml|gm|g)\b`)
 )
 
 // narrative is the clinical part of a question: code-question filler and
