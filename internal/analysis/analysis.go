@@ -199,6 +199,12 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 	if len(r.res.Codes) == 0 && len(unchecked) > 0 && kind != KindOther {
 		paragraph = append(paragraph, fmt.Sprintf("I cannot confirm %s: its code set is not loaded on this desk.", strings.Join(unchecked, ", ")))
 	}
+	for _, c := range r.res.Codes {
+		if c.System == string(codes.CPT) && c.Description == "" {
+			r.res.Gaps = append(r.res.Gaps, "CPT descriptors are the AMA's and no licensed CPT file is loaded on this desk: CPT codes are identified by number from the NCCI tables, without their descriptors. An administrator can import your licensed CPT file (codedesk codes import).")
+			break
+		}
+	}
 	r.res.Answer = strings.Join(paragraph, " ")
 	for rel := range r.releases {
 		r.res.References = append(r.res.References, rel)

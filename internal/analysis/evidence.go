@@ -277,7 +277,7 @@ func (r *run) diagnosis() []string {
 		}
 		found := false
 		if c, ok := r.companion(refs, text, pen.Description); ok && c != primary.Code {
-			if en, ok := r.suggest(c, codes.ICD10CM, RoleAdditional, "required by the note at "+n.Source+" of "+pen.Code); ok {
+			if en, ok := r.suggest(c, codes.ICD10CM, RoleAdditional, "required by the use-additional note at "+n.Source); ok {
 				additional = append(additional, en.Code)
 				found = true
 			}
