@@ -66,54 +66,78 @@ func evalTargets(rep evalset.Report) error {
 // temporary SQLite database and answers every case as "codedesk draft"
 // does.
 func runEval(ctx context.Context, dir, codesets string, log *slog.Logger) (evalset.Report, error) {
-	cases, err := evalset.Load(dir)
+	env, err := newEvalEnv(ctx, dir, codesets)
 	if err != nil {
 		return evalset.Report{}, err
 	}
+	defer env.Close()
+	log.Info("evaluating", "cases", len(env.cases))
+	return evalset.Run(ctx, env.draft, env.kb.Lookup, env.cases), nil
+}
+
+// evalEnv is an evaluation set with a knowledge base to answer it.
+type evalEnv struct {
+	cases []evalset.Case
+	kb    *codes.KB
+	draft evalset.Draft
+	close func()
+}
+
+func (e *evalEnv) Close() { e.close() }
+
+func newEvalEnv(ctx context.Context, dir, codesets string) (_ *evalEnv, err error) {
+	cases, err := evalset.Load(dir)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(codesets); err != nil {
-		return evalset.Report{}, fmt.Errorf("the evaluation needs the official code sets (--codesets-dir): %w", err)
+		return nil, fmt.Errorf("the evaluation needs the official code sets (--codesets-dir): %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "codedesk-eval-")
 	if err != nil {
-		return evalset.Report{}, fmt.Errorf("creating a temporary directory: %w", err)
+		return nil, fmt.Errorf("creating a temporary directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
 	db, err := openDB(ctx, config.Database{URL: filepath.Join(tmp, "eval.db")})
 	if err != nil {
-		return evalset.Report{}, err
+		os.RemoveAll(tmp)
+		return nil, err
 	}
-	defer db.Close()
+	env := &evalEnv{cases: cases, close: func() { db.Close(); os.RemoveAll(tmp) }}
+	defer func() {
+		if err != nil {
+			env.Close()
+		}
+	}()
 	if _, err := store.Migrate(ctx, db); err != nil {
-		return evalset.Report{}, err
+		return nil, err
 	}
 	paths := []string{codesets}
 	if ptp, _ := filepath.Glob(filepath.Join(dir, "ptp", "*")); len(ptp) > 0 {
 		paths = append(paths, ptp...)
 	}
 	if _, err := codes.Import(ctx, db, paths, codes.ImportOptions{}); err != nil {
-		return evalset.Report{}, fmt.Errorf("importing code sets for the evaluation: %w", err)
+		return nil, fmt.Errorf("importing code sets for the evaluation: %w", err)
 	}
-	kb, err := codes.Load(ctx, db)
-	if err != nil {
-		return evalset.Report{}, err
+	if env.kb, err = codes.Load(ctx, db); err != nil {
+		return nil, err
 	}
 	renderer, err := reply.NewRenderer()
 	if err != nil {
-		return evalset.Report{}, err
+		return nil, err
 	}
+	kb := env.kb
 	deps := &queue.Deps{
 		Analyser: analysis.NewEngine(func() analysis.Codebook { return kb }),
 		Renderer: renderer,
 		Policy:   queue.Policy{AutoSend: true, MinConfidence: 0.6},
 		Desk:     queue.Desk{Name: "codedesk coding desk"},
 	}
-	log.Info("evaluating", "cases", len(cases))
-	draft := func(ctx context.Context, raw []byte) (analysis.Result, error) {
+	env.draft = func(ctx context.Context, raw []byte) (analysis.Result, error) {
 		out, err := queue.DraftMessage(ctx, deps, raw)
 		if err != nil {
 			return analysis.Result{}, err
 		}
 		return out.Result, nil
 	}
-	return evalset.Run(ctx, draft, kb.Lookup, cases), nil
+	return env, nil
 }
