@@ -21,7 +21,7 @@ func init() {
 		icd icd10 icd-10 icd-10-cm cm code codes coding coded dx diagnosis diagnoses hcpcs level ii cpt j-code jcode j please pls
 		thanks thank hi hello team need use using used right correct proper now right? full complete bill billed billing report
 		question quick one for to me my our your us it this that these those there here about with? 7th seventh character characters
-		patient pt instead same complete know`) {
+		patient pt instead same complete know many much gave given administered unit units office today`) {
 		filler[w] = true
 	}
 	// "right" is laterality, keep it; "with" and "without" matter.
@@ -30,7 +30,10 @@ func init() {
 
 var (
 	reSentence = regexp.MustCompile(`[.;:!?\n]+\s*`)
-	reWords    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9'/-]*|\d+[a-z]?`)
+	reWords    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9'/-]*|\d+[A-Za-z]*`)
+	// Words of the encounter, which the 7th character carries: for a 7th
+	// character question they are taken from the facts, not searched.
+	reEncounter = regexp.MustCompile(`(?i)\b(?:(?:routine|delayed)\s+healing|healing\s+as\s+expected|cast\s+(?:check|change)|follow[- ]?up|f/u|initial(?:\s+(?:encounter|visit|treatment))?|subsequent(?:\s+encounter)?|first\s+visit|(?:ed|er)\s+visit|recheck|encounter|visit)\b`)
 	// Idioms whose words are clinical elsewhere: "back for a cast check".
 	reIdiom   = regexp.MustCompile(`(?i)\b(?:came|comes|coming|is|was|are|were)?\s*back\s+(?:for|in|to|today)\b`)
 	reCodeRef = regexp.MustCompile(`\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|-)?`)
@@ -423,6 +426,7 @@ func (r *run) seventh() []string {
 		if r.thread != "" && r.clinical < 0.5 {
 			text += "\n" + r.thread
 		}
+		text = reEncounter.ReplaceAllString(text, " ")
 		for _, c := range r.candidates(text, "icd10cm") {
 			if en, ok := r.lookupFound(c.Code, codes.ICD10CM); ok && len(en.Notes.SeventhCharacters) > 0 {
 				base, evidence = en, c.Evidence

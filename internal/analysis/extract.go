@@ -45,6 +45,8 @@ var (
 		regexp.MustCompile(`\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b`), // "OR 97205"
 		regexp.MustCompile(`\b\d+(?:\.\d+)?\s?(?:mg|ml|mcg|cc|minutes|min|mins|hours|hrs|days|weeks|wks|months|mos|years|yrs|y/o|%)\b`),
 		regexp.MustCompile(`\b\d{1,5}\s+[A-Z][a-z]+\s+(?:Rd|St|Ave|Blvd|Dr|Ln|Way|Road|Street|Avenue)\b`),
+		regexp.MustCompile(`(?m)^\s*\d{1,2}[.)]\s`), // list numbering
+		regexp.MustCompile(`\b\d+\.\d+\b`),          // lab values ("A1c 7.9")
 	}
 )
 
