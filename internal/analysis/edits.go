@@ -157,10 +157,13 @@ func (r *run) mueFindings(answer bool) []string {
 				per = "per claim line"
 			}
 			s := fmt.Sprintf("The %s MUE for %s is %d unit(s) %s (MAI %d).", m.Table, m.Code, m.Value, per, m.MAI)
+			if m.Warning != "" {
+				s += fmt.Sprintf(" It comes from %s, the MUE release loaded here, which does not cover %s: confirm the value in the release in force on the date of service.", m.Release, r.res.DateOfService)
+			}
 			if u := r.facts.Units; u > 0 {
 				switch {
 				case u <= m.Value:
-					s += fmt.Sprintf(" %d unit(s) is within it.", u)
+					s += fmt.Sprintf(" %d unit(s) is within it; a denial for exceeding the MUE at %d units points to a different MUE in force then or to units counted across lines or claims for the same day.", u, u)
 				case m.MAI == 1:
 					s += fmt.Sprintf(" %d units exceed it on one line; report the extra units on separate lines with a modifier for a distinct service only when the documentation shows one.", u)
 				case m.MAI == 2:
@@ -168,6 +171,10 @@ func (r *run) mueFindings(answer bool) []string {
 				default:
 					s += fmt.Sprintf(" %d units exceed it; the excess is denied, and with MAI 3 it can be paid on appeal with documentation of medical necessity.", u)
 				}
+			} else if m.MAI == 3 {
+				s += " With MAI 3, units above it are denied but can be paid on appeal with documentation of medical necessity."
+			} else if m.MAI == 2 {
+				s += " With MAI 2 the limit is absolute: units above it are not paid, even on appeal."
 			}
 			out = append(out, s)
 		}

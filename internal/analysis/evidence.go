@@ -102,6 +102,8 @@ func (r *run) candidates(text, system string) []search.Result {
 	lower := strings.ToLower(text)
 	best := map[string]search.Result{}
 	doses := reDose.FindAllString(lower, -1)
+	parenteral := has(lower, "iv", "im", "intravenous", "intramuscular", "injection", "injected", "push", "infusion", "subcutaneous", "sq", "subq")
+	byMouth := has(lower, "oral", "orally", "po", "by mouth", "tablet", "tablets")
 	side := r.facts.Laterality
 	other := map[string]string{"right": "left", "left": "right"}[side]
 	rank := func(q string, factor float64) {
@@ -122,6 +124,17 @@ func (r *run) candidates(text, system string) []search.Result {
 					res.Score *= 0.85
 				case containsWord(d, side):
 					res.Score *= 1.05
+				}
+			}
+			// The route decides between drug codes: an oral code is not an
+			// injection and the reverse.
+			if system == "hcpcs" {
+				oral := containsWord(d, "oral")
+				switch {
+				case parenteral && oral:
+					res.Score *= 0.8
+				case byMouth && !oral && (strings.Contains(d, "injection") || strings.Contains(d, "infusion")):
+					res.Score *= 0.8
 				}
 			}
 			// A drug code whose descriptor has the dose given ("40 mg")
@@ -470,7 +483,7 @@ func (r *run) seventh() []string {
 		return []string{fmt.Sprintf("I could not build a valid code from %s with 7th character %s; please send the full code or the diagnosis.", codes.Display(codes.ICD10CM, stem), ch)}
 	}
 	if evidence != "" {
-		r.res.Findings = append(r.res.Findings, Finding{Kind: "index", Summary: fmt.Sprintf("%s: %s", en.Code, evidence), Source: en.Release})
+		r.res.Findings = append(r.res.Findings, Finding{Kind: "index", Summary: fmt.Sprintf("%s- found from your description: %s", codes.Display(codes.ICD10CM, stem), evidence), Source: en.Release})
 	}
 	var meaning string
 	for _, d := range defs {
