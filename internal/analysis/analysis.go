@@ -406,7 +406,7 @@ func (r *run) noteFindings(en codes.Entry) {
 	src := en.Notes.Release
 	r.use(src)
 	add := func(kind, label string, notes []codes.Note) {
-		for i, n := range notes {
+		for i, n := range mergeNotes(notes) {
 			if i >= 4 {
 				break
 			}
@@ -416,6 +416,28 @@ func (r *run) noteFindings(en codes.Entry) {
 	add("code_first", "Code first", en.Notes.CodeFirst)
 	add("use_additional", "Use additional code", en.Notes.UseAdditionalCode)
 	add("code_also", "Code also", en.Notes.CodeAlso)
+}
+
+// mergeNotes joins a note that introduces a list ("code to identify
+// control using:") with the items the Tabular List writes as notes of
+// their own ("insulin (Z79.4)").
+func mergeNotes(notes []codes.Note) []codes.Note {
+	var out []codes.Note
+	open := false
+	for _, n := range notes {
+		if open && len(out) > 0 && out[len(out)-1].Source == n.Source && !strings.HasSuffix(n.Text, ":") {
+			last := &out[len(out)-1]
+			if strings.HasSuffix(last.Text, ":") {
+				last.Text += " " + n.Text
+			} else {
+				last.Text += "; " + n.Text
+			}
+			continue
+		}
+		out = append(out, n)
+		open = strings.HasSuffix(n.Text, ":")
+	}
+	return out
 }
 
 func codeRow(en codes.Entry, role string) Code {
@@ -507,6 +529,16 @@ func describe(c Code) string {
 	return fmt.Sprintf("%s (%s, \"%s\")", c.Code, systemLabel(c.System), c.Description)
 }
 
+// change is what the addenda say about an asked code.
+func (r *run) change(code string) *codes.Change {
+	for _, h := range r.hits {
+		if h.entry.Code == code {
+			return h.entry.Change
+		}
+	}
+	return nil
+}
+
 // lookupAnswer writes the answer for codes asked about.
 func (r *run) lookupAnswer() []string {
 	if len(r.res.Codes) == 0 {
@@ -532,6 +564,9 @@ func (r *run) lookupAnswer() []string {
 			s += ", a billable code"
 		case c.System == "icd10cm":
 			s += ", a header code that is not valid for billing on its own"
+			if ch := r.change(c.Code); ch != nil && ch.Action == "subdivided" {
+				s += fmt.Sprintf(" since %s subdivided it (effective %s); report one of the new codes below it", ch.Release, ch.Effective.Format(time.DateOnly))
+			}
 		case c.System == "hcpcs" && c.Status == "active" && !strings.Contains(c.Notes, "modifier"):
 			s += ", active"
 		}
