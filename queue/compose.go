@@ -28,7 +28,19 @@ func questionText(p *mailparse.Message) string {
 func splitQuestion(p *mailparse.Message) (question, quoted string) {
 	q, quoted, _ := mailparse.NewText(p.Text)
 	if strings.TrimSpace(q) == "" {
-		return p.Text, ""
+		q, quoted = p.Text, ""
+	}
+	// A question forwarded as an attached message (message/rfc822) is
+	// the question: "please answer the question below" says nothing.
+	for i, f := range p.Forwarded {
+		if i >= 3 || f == nil {
+			break
+		}
+		fq, _, _ := mailparse.NewText(f.Text)
+		if strings.TrimSpace(fq) == "" {
+			fq = f.Text
+		}
+		q += "\n\n" + fq
 	}
 	return q, quoted
 }

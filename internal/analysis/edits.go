@@ -3,8 +3,10 @@ package analysis
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/codedesk/codedesk/internal/codes"
+	"github.com/codedesk/codedesk/internal/codes/codefile"
 )
 
 // distinctDocs is what the record must show for a modifier that bypasses
@@ -57,6 +59,9 @@ func (r *run) check(kind string) []string {
 		r.use(f.Release)
 		r.res.Findings = append(r.res.Findings, Finding{Kind: "ncci", Summary: fmt.Sprintf("NCCI PTP edit (%s): column 1 %s, column 2 %s, effective %s, rationale \"%s\"; modifier indicator %s.",
 			f.Table, f.Column1, f.Column2, f.Effective, f.Rationale, f.Explained), Source: f.Release})
+	}
+	if len(procs) >= 2 && cr.PTPChecked {
+		r.ptpCoverage()
 	}
 	if len(procs) >= 2 && (kind == KindNCCIPairCheck || kind == KindModifierQuestion) {
 		switch {
@@ -123,6 +128,25 @@ func (r *run) check(kind string) []string {
 		r.res.Missing = append(r.res.Missing, "The second procedure code: an NCCI PTP edit is between two codes billed on the same date of service.")
 	}
 	return out
+}
+
+// ptpCoverage warns when no loaded NCCI PTP release covers the date of
+// service: the edits were read from the nearest one and may have changed.
+func (r *run) ptpCoverage() {
+	var nearest codes.Release
+	for _, rel := range r.kb.Releases() {
+		if rel.Format != codefile.PTPPractitioner && rel.Format != codefile.PTPHospital {
+			continue
+		}
+		if rel.Covers(r.dos) {
+			return
+		}
+		nearest = rel
+	}
+	if nearest.Name != "" {
+		r.warn(fmt.Sprintf("No loaded NCCI PTP release covers %s; the edits were read from %s (valid %s to %s) and may have changed since. Import the release in force for that date to be sure.",
+			r.res.DateOfService, nearest.Name, nearest.From.Format(time.DateOnly), nearest.To.Format(time.DateOnly)))
+	}
 }
 
 // mueFindings reports the MUEs of the procedure codes, against the units

@@ -246,6 +246,9 @@ func (r *run) suggest(code string, sys codes.System, role, note string) (codes.E
 	r.res.Codes = append(r.res.Codes, row)
 	r.use(en.Release)
 	for _, w := range en.Warnings {
+		if en.LicenceNeeded && strings.HasPrefix(w, "CPT descriptors") {
+			continue // said once, in the gaps
+		}
 		r.warn(fmt.Sprintf("%s: %s.", en.Code, strings.TrimSuffix(w, ".")))
 	}
 	return en, true
