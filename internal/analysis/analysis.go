@@ -196,6 +196,7 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 			paragraph = append(paragraph, r.modifierAnswer()...)
 		}
 	}
+	paragraph = append(paragraph, r.otherAsks(kind)...)
 	if len(r.res.Codes) == 0 && len(unchecked) > 0 && kind != KindOther {
 		paragraph = append(paragraph, fmt.Sprintf("I cannot confirm %s: its code set is not loaded on this desk.", strings.Join(unchecked, ", ")))
 	}
@@ -214,6 +215,44 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 	r.res.Kinds = dedupe(r.res.Kinds)
 	return r.res, nil
 }
+
+// otherAsks answers the further questions of a message about codes: a
+// sentence without a code that asks for a HCPCS or diagnosis code ("Is
+// E11.9 billable? Also, which HCPCS for a standard wheelchair?").
+func (r *run) otherAsks(kind string) []string {
+	switch kind {
+	case KindCodeLookup, KindNCCIPairCheck, KindMUECheck, KindExcludesConflict, KindModifierQuestion:
+	default:
+		return nil
+	}
+	var out []string
+	body := r.text[min(len(r.text), r.subjectLen):]
+	for _, sent := range reAsk.FindAllString(body, -1) {
+		if len(mentions(sent)) > 0 {
+			continue
+		}
+		r.clinDone = false
+		sig := signals{lower: strings.ToLower(sent), question: true}
+		sig.clinical = func() float64 {
+			if res := r.candidates(sent, "icd10cm"); len(res) > 0 {
+				return res[0].Score
+			}
+			return 0
+		}
+		switch classify(sig) {
+		case KindHCPCSCoding:
+			out = append(out, r.hcpcsOf(sent)...)
+			r.res.Kinds = append(r.res.Kinds, KindHCPCSCoding)
+		case KindDiagnosisCoding:
+			out = append(out, r.diagnosisOf(sent, false)...)
+			r.res.Kinds = append(r.res.Kinds, KindDiagnosisCoding)
+		}
+	}
+	return out
+}
+
+// reAsk finds the questions of a text: sentences that end with "?".
+var reAsk = regexp.MustCompile(`[^.?!\n]+\?`)
 
 func dedupe(s []string) []string {
 	var out []string

@@ -143,3 +143,22 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// TestAnalyseAnswersEachQuestion answers a HCPCS question asked beside a
+// code lookup in the same email.
+func TestAnalyseAnswersEachQuestion(t *testing.T) {
+	t.Parallel()
+	kb := fixtureKB(t, "icd10cm_order_2025.txt", "HCPC2025_JAN_ANWEB_fixture.txt")
+	res, err := NewEngine(func() Codebook { return kb }).Analyse(context.Background(), Question{
+		Text: "Is E11.22 billable? Also, which HCPCS code do we use for a standard wheelchair?", Received: dos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Codes {
+		got = append(got, c.Code+"/"+c.Role)
+	}
+	if res.Kind != KindCodeLookup || !slices.Contains(res.Kinds, KindHCPCSCoding) || !slices.Contains(got, "E11.22/asked") || !slices.Contains(got, "K0001/suggested") {
+		t.Errorf("Analyse() kind %q kinds %v codes %v, want the lookup and the HCPCS suggestion", res.Kind, res.Kinds, got)
+	}
+}

@@ -257,9 +257,12 @@ func (r *run) suggest(code string, sys codes.System, role, note string) (codes.E
 // diagnosis answers "how do I code …": codes for the narrative through
 // the Alphabetic Index and the Tabular List, with the companion codes the
 // Tabular notes require, in sequence.
-func (r *run) diagnosis() []string {
-	text := r.text
-	if r.thread != "" && len(r.hits) == 0 && r.clinical < 0.5 {
+func (r *run) diagnosis() []string { return r.diagnosisOf(r.text, true) }
+
+// diagnosisOf codes the narrative text; thread says the earlier messages
+// may complete it.
+func (r *run) diagnosisOf(text string, thread bool) []string {
+	if thread && r.thread != "" && len(r.hits) == 0 && r.clinical < 0.5 {
 		text += "\n" + r.thread
 	}
 	cands := r.candidates(text, "icd10cm")
@@ -505,8 +508,11 @@ func (r *run) seventh() []string {
 
 // hcpcs answers "which HCPCS code for …": Level II codes for the
 // narrative, with units from the dose when the descriptor is per dose.
-func (r *run) hcpcs() []string {
-	cands := r.candidates(r.text, "hcpcs")
+func (r *run) hcpcs() []string { return r.hcpcsOf(r.text) }
+
+// hcpcsOf suggests Level II codes for the narrative text.
+func (r *run) hcpcsOf(text string) []string {
+	cands := r.candidates(text, "hcpcs")
 	var out []string
 	n := 0
 	var primary codes.Entry
@@ -532,9 +538,12 @@ func (r *run) hcpcs() []string {
 		r.res.Missing = append(r.res.Missing, "What was supplied or given: the item, or the drug with its dose and route.")
 		return []string{"I could not match your description to a HCPCS Level II code. Please describe the item, drug (with dose and route) or service."}
 	}
-	s := fmt.Sprintf("Report %s.", describe(r.res.Codes[len(r.res.Codes)-n]))
+	s := fmt.Sprintf("For the item or drug you ask about, report %s.", describe(r.res.Codes[len(r.res.Codes)-n]))
+	if text == r.text {
+		s = fmt.Sprintf("Report %s.", describe(r.res.Codes[len(r.res.Codes)-n]))
+	}
 	if m := rePerDose.FindStringSubmatch(primary.Description); m != nil {
-		if d := reDose.FindStringSubmatch(r.text); d != nil && strings.EqualFold(strings.TrimSuffix(m[2], "s"), d[2]) {
+		if d := reDose.FindStringSubmatch(text); d != nil && strings.EqualFold(strings.TrimSuffix(m[2], "s"), d[2]) {
 			per, _ := strconv.ParseFloat(m[1], 64)
 			given, _ := strconv.ParseFloat(d[1], 64)
 			if per > 0 && given > 0 {
