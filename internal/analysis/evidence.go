@@ -71,10 +71,6 @@ func clauses(text string) []string {
 	return out
 }
 
-func (r *run) searchDx(q string, limit int) []search.Result {
-	return r.search(q, "icd10cm", limit)
-}
-
 func (r *run) search(q, system string, limit int) []search.Result {
 	if strings.TrimSpace(q) == "" {
 		return nil
@@ -499,7 +495,7 @@ func (r *run) seventh() []string {
 	}
 	s := fmt.Sprintf("The complete code is %s (\"%s\"): 7th character %s means %s.", en.Code, en.Description, ch, strings.ToLower(meaning))
 	if placeholder {
-		s += fmt.Sprintf(" The code has fewer than six characters before the 7th, so the placeholder X fills the empty positions (Guidelines I.A.5).")
+		s += " The code has fewer than six characters before the 7th, so the placeholder X fills the empty positions (Guidelines I.A.5)."
 	}
 	r.res.Verify = append(r.res.Verify, "The encounter type: 7th character A is for active treatment (not only the first visit), D for routine care during healing or recovery, S for a complication or condition that results from the injury.")
 	r.noteFindings(en)
