@@ -428,7 +428,7 @@ func (r *run) addAsked() {
 			}
 			r.res.Findings = append(r.res.Findings, f)
 			if len(en.BillableChildren) > 0 {
-				r.res.Missing = append(r.res.Missing, fmt.Sprintf("Which of the codes under %s the documentation supports (%s).", en.Code, decidingQuestion(en.BillableChildren)))
+				r.res.Missing = append(r.res.Missing, fmt.Sprintf("Which code under %s the documentation supports: %s", en.Code, decidingQuestion(en.BillableChildren)))
 			}
 		case en.Status == "not_in_force":
 			r.res.Findings = append(r.res.Findings, Finding{Kind: "not_in_force", Summary: fmt.Sprintf("%s is not yet valid on %s.", en.Code, r.res.DateOfService), Source: en.Release})
@@ -500,21 +500,42 @@ func refList(refs []codes.Ref, n int) string {
 	return strings.Join(parts, "; ")
 }
 
-// decidingQuestion names what tells the billable codes below a header
-// apart, from the words their descriptions do not share.
+// decidingQuestion asks what tells the billable codes below a header
+// apart: what their descriptors add to the words they share ("diabetic
+// nephropathy (E11.21), diabetic chronic kidney disease (E11.22) or …").
 func decidingQuestion(children []codes.Ref) string {
 	if len(children) == 0 {
 		return ""
 	}
-	var opts []string
+	if len(children) > 8 {
+		return fmt.Sprintf("%d codes; the documented type, site, laterality, encounter or complication decides between them", len(children))
+	}
+	words := make([][]string, len(children))
 	for i, c := range children {
-		if i >= 6 {
-			opts = append(opts, "…")
+		words[i] = strings.Fields(c.Description)
+	}
+	common := 0
+	for ; ; common++ {
+		ok := true
+		for _, w := range words {
+			if common >= len(w)-1 || !strings.EqualFold(w[common], words[0][common]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
 			break
 		}
-		opts = append(opts, c.Code)
 	}
-	return "the choice is between " + strings.Join(opts, ", ") + "; the documented type, site, laterality or complication decides it"
+	var opts []string
+	for i, c := range children {
+		rest := strings.TrimSpace(strings.Trim(strings.Join(words[i][common:], " "), ","))
+		opts = append(opts, fmt.Sprintf("%s (%s)", rest, c.Code))
+	}
+	if len(opts) == 1 {
+		return "does it document " + opts[0] + "?"
+	}
+	return "does it document " + strings.Join(opts[:len(opts)-1], ", ") + " or " + opts[len(opts)-1] + "?"
 }
 
 func codeNotes(en codes.Entry) string {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codedesk/codedesk/internal/codes"
 )
 
 func TestMentionsSkipNoise(t *testing.T) {
@@ -160,5 +162,18 @@ func TestAnalyseAnswersEachQuestion(t *testing.T) {
 	}
 	if res.Kind != KindCodeLookup || !slices.Contains(res.Kinds, KindHCPCSCoding) || !slices.Contains(got, "E11.22/asked") || !slices.Contains(got, "K0001/suggested") {
 		t.Errorf("Analyse() kind %q kinds %v codes %v, want the lookup and the HCPCS suggestion", res.Kind, res.Kinds, got)
+	}
+}
+
+func TestDecidingQuestion(t *testing.T) {
+	t.Parallel()
+	got := decidingQuestion([]codes.Ref{
+		{Code: "E11.21", Description: "Type 2 diabetes mellitus with diabetic nephropathy"},
+		{Code: "E11.22", Description: "Type 2 diabetes mellitus with diabetic chronic kidney disease"},
+		{Code: "E11.29", Description: "Type 2 diabetes mellitus with other diabetic kidney complication"},
+	})
+	want := "does it document diabetic nephropathy (E11.21), diabetic chronic kidney disease (E11.22) or other diabetic kidney complication (E11.29)?"
+	if got != want {
+		t.Errorf("decidingQuestion() = %q, want %q", got, want)
 	}
 }
