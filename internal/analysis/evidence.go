@@ -48,7 +48,9 @@ func narrative(text string) string {
 	text = reIdiom.ReplaceAllString(text, " ")
 	for _, w := range reWords.FindAllString(mask(text), -1) {
 		lw := strings.ToLower(strings.Trim(w, "'-/"))
-		if filler[lw] || lw == "" {
+		// Names of code systems and their versions ("ICD-11", "ICD9")
+		// are not clinical words.
+		if filler[lw] || lw == "" || strings.HasPrefix(lw, "icd") || strings.HasPrefix(lw, "cpt") {
 			continue
 		}
 		n := codes.Normalize(w)
