@@ -98,7 +98,7 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 	subject = strings.TrimSpace(subject)
 	r.subjectLen = len(subject)
 	r.text = subject + "\n" + strings.TrimSpace(body)
-	r.thread = strings.Join(q.Thread, "\n")
+	r.thread = cleanThread(strings.Join(q.Thread, "\n"))
 	if len(r.thread) > MaxQuestionBytes {
 		r.thread = r.thread[len(r.thread)-MaxQuestionBytes:]
 	}
@@ -214,6 +214,25 @@ func (e *Engine) Analyse(ctx context.Context, q Question) (Result, error) {
 	r.res.Confidence = r.confidence(len(notFound) + len(unchecked))
 	r.res.Kinds = dedupe(r.res.Kinds)
 	return r.res, nil
+}
+
+var (
+	reAttribution = regexp.MustCompile(`(?i)^(?:on .{0,200}wrote:?|.{0,100} wrote:|-+\s*original message\s*-+|(?:from|sent|to|cc|subject|date):.*)$`)
+	reQuoteMarks  = regexp.MustCompile(`^(?:\s*>)+\s?`)
+)
+
+// cleanThread keeps the words of earlier messages: quote marks,
+// attribution lines ("On … wrote:") and header blocks are dropped.
+func cleanThread(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(reQuoteMarks.ReplaceAllString(l, ""))
+		if l == "" || reAttribution.MatchString(l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 // otherAsks answers the further questions of a message about codes: a

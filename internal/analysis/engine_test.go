@@ -177,3 +177,21 @@ func TestDecidingQuestion(t *testing.T) {
 		t.Errorf("decidingQuestion() = %q, want %q", got, want)
 	}
 }
+
+func TestFollowUpAndThread(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]bool{
+		"And if the nephrologist now says stage 4?":      true,
+		"What about the left side?":                      true,
+		"How do I code type 2 diabetes with CKD 3b?":     false,
+		"and " + strings.Repeat("word ", 40) + "please?": false,
+	} {
+		if got := isFollowUp(body); got != want {
+			t.Errorf("isFollowUp(%q) = %v, want %v", body, got, want)
+		}
+	}
+	got := cleanThread("On Tue, Mar 11, 2025 at 9:02 AM Dana <d@x.test> wrote:\n> How do I code T2DM with CKD 3b?\n>> older\n-----Original Message-----\nFrom: Desk\nSent: Monday\nSubject: Re: x\n\nBody line")
+	if want := "How do I code T2DM with CKD 3b?\nolder\nBody line"; got != want {
+		t.Errorf("cleanThread() = %q, want %q", got, want)
+	}
+}

@@ -260,10 +260,18 @@ func (r *run) diagnosis() []string { return r.diagnosisOf(r.text, true) }
 // diagnosisOf codes the narrative text; thread says the earlier messages
 // may complete it.
 func (r *run) diagnosisOf(text string, thread bool) []string {
-	if thread && r.thread != "" && len(r.hits) == 0 && r.clinical < 0.5 {
+	// A follow-up ("and if it is stage 4?") keeps the condition of the
+	// earlier question and changes the facts it states: the codes are
+	// found from the earlier question, the companion codes from the new
+	// text first.
+	newText := text
+	followUp := thread && r.thread != "" && len(r.hits) == 0 && (r.clinical < 0.5 || isFollowUp(r.text[min(len(r.text), r.subjectLen):]))
+	search := text
+	if followUp {
 		text += "\n" + r.thread
+		search = r.thread
 	}
-	cands := r.candidates(text, "icd10cm")
+	cands := r.candidates(search, "icd10cm")
 	if len(cands) == 0 {
 		r.res.Missing = append(r.res.Missing, "The diagnosis as the provider documented it (the assessment or final diagnosis), so I can find it in the Alphabetic Index.")
 		return []string{"I could not match the condition in your message to the ICD-10-CM Alphabetic Index or Tabular List. Please send the provider's diagnostic statement."}
@@ -296,7 +304,11 @@ func (r *run) diagnosisOf(text string, thread bool) []string {
 			continue
 		}
 		found := false
-		if c, ok := r.companion(refs, text, pen.Description); ok && c != primary.Code {
+		c, ok := r.companion(refs, newText, pen.Description)
+		if !ok && followUp {
+			c, ok = r.companion(refs, r.thread, pen.Description)
+		}
+		if ok && c != primary.Code {
 			if en, ok := r.suggest(c, codes.ICD10CM, RoleAdditional, "required by the use-additional note at "+n.Source); ok {
 				additional = append(additional, en.Code)
 				found = true
@@ -666,4 +678,13 @@ func nextCategory(cat string) string {
 		b[i] = '0'
 	}
 	return "~"
+}
+
+// reFollowUp starts a message that continues the thread's question.
+var reFollowUp = regexp.MustCompile(`(?i)^\s*(?:and|but|also|then|so|what if|what about|how about|same|ok(?:ay)?[,.]?\s+(?:and|what|so|but))\b`)
+
+// isFollowUp reports whether a short message continues the earlier
+// question rather than asking a new one ("And if it is stage 4?").
+func isFollowUp(body string) bool {
+	return reFollowUp.MatchString(body) && len(strings.Fields(body)) <= 25
 }
