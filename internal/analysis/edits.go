@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,6 +160,13 @@ func (r *run) mueFindings(answer bool) []string {
 		if !h.isProc {
 			continue
 		}
+		// "We gave 60 mg" of a drug reported per 15 mg is 4 units.
+		if r.facts.Units == 0 && answer {
+			if u, s := doseUnits(h.entry, r.text); u > 0 {
+				r.facts.Units, r.res.Facts.Units = u, u
+				out = append(out, s)
+			}
+		}
 		if len(h.entry.MUE) == 0 && answer {
 			out = append(out, fmt.Sprintf("%s has no MUE in the loaded MUE tables, so units are not limited by an MUE (payer policy and documentation still apply).", h.entry.Code))
 		}
@@ -187,7 +196,10 @@ func (r *run) mueFindings(answer bool) []string {
 			if u := r.facts.Units; u > 0 {
 				switch {
 				case u <= m.Value:
-					s += fmt.Sprintf(" %d unit(s) is within it; a denial for exceeding the MUE at %d units points to a different MUE in force then or to units counted across lines or claims for the same day.", u, u)
+					s += fmt.Sprintf(" %d unit(s) is within it.", u)
+					if has(strings.ToLower(r.text), "denied", "denial", "rejected", "exceeded", "exceeding") {
+						s += fmt.Sprintf(" A denial for exceeding the MUE at %d units points to a different MUE in force on that date, or to units of the same day counted across lines or claims.", u)
+					}
 				case m.MAI == 1:
 					s += fmt.Sprintf(" %d units exceed it on one line; report the extra units on separate lines with a modifier for a distinct service only when the documentation shows one.", u)
 				case m.MAI == 2:
@@ -364,4 +376,21 @@ func (r *run) confidence(notFound int) float64 {
 		}
 	}
 	return max(0.05, min(0.99, c))
+}
+
+// doseUnits converts the dose a question states into units of a drug code
+// reported "per N mg".
+func doseUnits(en codes.Entry, text string) (int, string) {
+	m := rePerDose.FindStringSubmatch(en.Description)
+	d := reDose.FindStringSubmatch(text)
+	if m == nil || d == nil || !strings.EqualFold(strings.TrimSuffix(m[2], "s"), d[2]) {
+		return 0, ""
+	}
+	per, _ := strconv.ParseFloat(m[1], 64)
+	given, _ := strconv.ParseFloat(d[1], 64)
+	if per <= 0 || given <= 0 {
+		return 0, ""
+	}
+	u := int(math.Ceil(given / per))
+	return u, fmt.Sprintf("%s is reported per %s %s, so %s %s is %d unit(s).", en.Code, m[1], m[2], d[1], d[2], u)
 }

@@ -107,6 +107,7 @@ func TestAnalyseKindsOnFixtures(t *testing.T) {
 		{"Can we bill 29881 and 29877 together?", KindNCCIPairCheck, "29881", "no modifier"},
 		{"How many units of J2405 can we bill per day? We gave 80 units.", KindMUECheck, "J2405", "exceed"},
 		{"What is K0001?", KindCodeLookup, "K0001", "Standard wheelchair"},
+		{"How many units of J2405 per day? We gave 8 mg.", KindMUECheck, "J2405", "8 mg is 8 unit(s)"},
 		{"Is there an Excludes1 conflict between E11.9 and E10.9?", KindExcludesConflict, "E11.9", ""},
 		{"What are your opening hours?", KindOther, "", "staff"},
 	}
