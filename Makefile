@@ -49,6 +49,10 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 		done; \
 	done
 
+.PHONY: eval
+eval: ## Answer testdata/eval on the official code sets: per-kind accuracy, code recall@3, invented codes.
+	CODEDESK_CODESETS_DIR=$${CODEDESK_CODESETS_DIR:-$(CODESETS_DIR)} $(GO) run ./cmd/codedesk eval --check --log-level warn testdata/eval
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -18,11 +18,31 @@ import (
 // replies and signature removed), or the whole body when nothing new is left
 // (a bare forward).
 func questionText(p *mailparse.Message) string {
-	q, _, _ := mailparse.NewText(p.Text)
-	if strings.TrimSpace(q) == "" {
-		return p.Text
-	}
+	q, _ := splitQuestion(p)
 	return q
+}
+
+// splitQuestion returns the new text of a message and the quoted earlier
+// messages, which are the question's context when the thread is not in
+// the database (codedesk draft reads one message).
+func splitQuestion(p *mailparse.Message) (question, quoted string) {
+	q, quoted, _ := mailparse.NewText(p.Text)
+	if strings.TrimSpace(q) == "" {
+		q, quoted = p.Text, ""
+	}
+	// A question forwarded as an attached message (message/rfc822) is
+	// the question: "please answer the question below" says nothing.
+	for i, f := range p.Forwarded {
+		if i >= 3 || f == nil {
+			break
+		}
+		fq, _, _ := mailparse.NewText(f.Text)
+		if strings.TrimSpace(fq) == "" {
+			fq = f.Text
+		}
+		q += "\n\n" + fq
+	}
+	return q, quoted
 }
 
 // allows reports whether policy lets a result be sent without review, and
@@ -83,7 +103,12 @@ func DraftMessage(ctx context.Context, d *Deps, raw []byte) (*Standalone, error)
 	if received.IsZero() {
 		received = time.Now()
 	}
-	res, err := d.Analyser.Analyse(ctx, analysis.Question{Subject: p.Subject, Text: questionText(p), Received: received})
+	text, quoted := splitQuestion(p)
+	q := analysis.Question{Subject: p.Subject, Text: text, Received: received}
+	if strings.TrimSpace(quoted) != "" {
+		q.Thread = []string{quoted}
+	}
+	res, err := d.Analyser.Analyse(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("analysing: %w", err)
 	}

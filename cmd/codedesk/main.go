@@ -33,6 +33,7 @@ type cli struct {
 	Search  searchCmd        `cmd:"" help:"Ranked code suggestions for a narrative."`
 	Check   checkCmd         `cmd:"" help:"NCCI PTP, MUE and ICD-10-CM edit findings for codes billed together."`
 	Draft   draftCmd         `cmd:"" help:"Parse, analyse and draft a reply to one RFC 5322 message read from standard input."`
+	Eval    evalCmd          `cmd:"" help:"Answer an evaluation set of question emails and print accuracy, code recall and invented codes."`
 	Ask     askCmd           `cmd:"" help:"Email a question to the desk as the demo coder and print the threaded reply."`
 	Review  reviewCmd        `cmd:"" help:"Work the review queue from a terminal."`
 	Users   usersCmd         `cmd:"" help:"Manage the staff accounts of the web desk."`

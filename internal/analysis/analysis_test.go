@@ -131,7 +131,7 @@ func FuzzMentions(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, m := range mentions(s) {
-			if !(codes.FitsICD10CM(m.norm) || codes.FitsHCPCS(m.norm) || codes.FitsCPT(m.norm)) {
+			if !(codes.FitsICD10CM(m.norm) || codes.FitsHCPCS(m.norm) || codes.FitsCPT(m.norm) || codes.FitsPCS(m.norm)) {
 				t.Errorf("mention %q is not shaped like a code", m.norm)
 			}
 		}

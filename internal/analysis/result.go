@@ -41,6 +41,9 @@ type Result struct {
 	Warnings      []string   `json:"warnings"`   // problems with the question or the data
 	References    []string   `json:"references"` // code-set releases used
 	IgnoredReason string     `json:"ignored_reason,omitempty"`
+	// Facts are what the question states: date of service, setting,
+	// payer, units, modifiers, encounter, laterality.
+	Facts Facts `json:"facts"`
 }
 
 // Code is one row of the answer's codes table.

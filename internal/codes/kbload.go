@@ -185,7 +185,10 @@ func (kb *KB) loadTabular(ctx context.Context) error {
 			}
 			t.sections = append(t.sections, p)
 		case "diag":
-			if strings.Contains(parent, "-") {
+			// A block of one category ("Z68") has the category's own
+			// code as its id, so a diag whose parent is its own code hangs
+			// from the block; linking it to itself would loop forever.
+			if strings.Contains(parent, "-") || parent == n.code {
 				p.parent = byKey[id][key{"section", parent}]
 			} else {
 				p.parent = byKey[id][key{"diag", parent}]

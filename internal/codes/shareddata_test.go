@@ -104,6 +104,11 @@ func TestSharedDataImportAll(t *testing.T) {
 		if !slices.Equal(chars, []string{"A", "D", "G", "K", "P", "S"}) || m.Notes.SeventhCharacters[0].Source != "M80" {
 			t.Errorf("Lookup(M80.08XA) 7th characters = %v, want A D G K P S from M80", m.Notes.SeventhCharacters)
 		}
+		// Z68 is a block of one category whose id is the category's own
+		// code; its codes must hang from the block, not loop on themselves.
+		if z := one(t, kb, "Z68.41", dos); z.Hierarchy == nil || z.Hierarchy.Block == nil || z.Hierarchy.Block.Code != "Z68" || !z.Billable {
+			t.Errorf("Lookup(Z68.41) = %+v, want billable under block Z68", z)
+		}
 		// Added in FY2025, so not in the FY2023 Tabular List.
 		c := one(t, kb, "C81.0A", dos)
 		if c.Change == nil || c.Change.Action != "added" || !hasWarning(c, "is not in ICD-10-CM FY2023 Tabular List") {

@@ -78,6 +78,7 @@ func (ix *Index) Search(query string, opts Options) []Result {
 	if len(toks) == 0 {
 		return nil
 	}
+	ix.correct(toks, opts.System)
 	q := preparedQuery{
 		concepts: concepts(toks),
 		groups:   queryGroups(toks),
