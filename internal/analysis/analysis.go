@@ -77,6 +77,10 @@ type run struct {
 	clinical   float64
 	clinDone   bool
 	cands      map[string][]search.Result // narrative search results by system and text
+	// unknownProcs are CPT-shaped numbers asked about in billing context
+	// ("can 22520 and 20225 be billed together") that no loaded table has:
+	// reported as not found and counted as procedures when classifying.
+	unknownProcs []string
 }
 
 var reSubjectPrefix = regexp.MustCompile(`(?i)^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+`)
@@ -326,6 +330,10 @@ func (r *run) findCodes(text string, thread bool) (notFound, unchecked []string)
 			// ZIP code — and only when its code set is loaded.
 			switch {
 			case thread:
+			case codes.FitsCPT(m.norm) && r.loaded[codes.CPT] && procContext(text, m):
+				seen[m.norm] = true
+				r.unknownProcs = append(r.unknownProcs, m.raw)
+				notFound = append(notFound, m.raw)
 			case writtenLikeDx && r.loaded[codes.ICD10CM], writtenLikeHCPCS && r.loaded[codes.HCPCS]:
 				notFound = append(notFound, m.raw)
 			case writtenLikeDx && !r.loaded[codes.ICD10CM], writtenLikeHCPCS && !r.loaded[codes.HCPCS]:
@@ -387,6 +395,9 @@ func (r *run) signals(text string, withThread bool) signals {
 			s.nProc++
 		}
 	}
+	s.nProc += len(r.unknownProcs)
+	s.nCodes += len(r.unknownProcs)
+	s.nBody += len(r.unknownProcs)
 	s.clinical = func() float64 {
 		if !r.clinDone {
 			r.clinDone = true
@@ -408,6 +419,21 @@ func cptContext(text string, pos int) bool {
 		return false
 	}
 	return reCodeWord.MatchString(text[start:pos])
+}
+
+// procContext reports whether a bare CPT-shaped number is asked about as a
+// procedure code: a code or billing word close before or after it
+// ("CPT 22520", "22520 and 20225 be billed"). Dates, phone numbers, ZIP
+// codes and record numbers are masked before mentions are found.
+func procContext(text string, m mention) bool {
+	if cptContext(text, m.pos) {
+		return true
+	}
+	end := min(len(text), m.pos+len(m.raw)+40)
+	if m.pos+len(m.raw) > end {
+		return false
+	}
+	return reCodeWord.MatchString(text[m.pos+len(m.raw) : end])
 }
 
 func (r *run) hasProc() bool {

@@ -38,7 +38,7 @@ func (r *run) check(kind string) []string {
 	}
 	for _, w := range cr.Warnings {
 		if w.Kind == "no_release" {
-			r.res.Gaps = append(r.res.Gaps, "This desk "+strings.TrimPrefix(w.Message, "no ")+"; an administrator can import the CMS file (codedesk codes import).")
+			r.res.Gaps = append(r.res.Gaps, "This desk has "+w.Message+"; an administrator can import the CMS file (codedesk codes import).")
 			continue
 		}
 		if w.Kind == "not_found" {
@@ -127,7 +127,14 @@ func (r *run) check(kind string) []string {
 		}
 	}
 	if kind == KindNCCIPairCheck && len(procs) < 2 {
-		r.res.Missing = append(r.res.Missing, "The second procedure code: an NCCI PTP edit is between two codes billed on the same date of service.")
+		if len(r.unknownProcs) > 0 {
+			unknown := strings.Join(r.unknownProcs, " and ")
+			out = append([]string{fmt.Sprintf("I cannot check this pair: %s is not in the loaded NCCI tables for %s. A CPT code that has been deleted leaves the MUE and PTP files, so it may be a deleted code or a typo; please confirm the code you are billing.",
+				unknown, r.res.DateOfService)}, out...)
+			r.res.Missing = append(r.res.Missing, fmt.Sprintf("The correct code for %s (deleted or mistyped?), so the pair can be checked.", unknown))
+		} else {
+			r.res.Missing = append(r.res.Missing, "The second procedure code: an NCCI PTP edit is between two codes billed on the same date of service.")
+		}
 	}
 	return out
 }

@@ -110,6 +110,11 @@ func TestAnalyseKindsOnFixtures(t *testing.T) {
 		{"How many units of J2405 per day? We gave 8 mg.", KindMUECheck, "J2405", "8 mg is 8 unit(s)"},
 		{"Is there an Excludes1 conflict between E11.9 and E10.9?", KindExcludesConflict, "E11.9", ""},
 		{"What are your opening hours?", KindOther, "", "staff"},
+		// A number asked about as a code that no loaded table has is a
+		// deleted or mistyped code, not noise: the pair cannot be checked.
+		{"Can 22520 and 29881 be billed together?", KindNCCIPairCheck, "29881", "22520 is not in the loaded NCCI tables"},
+		// The same shape without billing words near it is not a code.
+		{"Suite 40123 here, what is K0001?", KindCodeLookup, "K0001", "Standard wheelchair"},
 	}
 	for _, tc := range tests {
 		res, err := e.Analyse(context.Background(), Question{Text: tc.text, Received: when})
