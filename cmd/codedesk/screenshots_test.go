@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/codedesk/codedesk/internal/dbtest"
@@ -53,7 +54,11 @@ func TestDeskScreenshots(t *testing.T) {
 		{"case.png", fmt.Sprintf("/cases/%d", caseID), "#body"},
 	}
 	for _, s := range shots {
-		if err := chromedp.Do(bctx, chromedp.Navigate(b.base+s.path), chromedp.WaitVisible(chromedp.CSS(s.wait))); err != nil {
+		if err := chromedp.Do(bctx, chromedp.Navigate(b.base+s.path), chromedp.WaitVisible(chromedp.CSS(s.wait)),
+			// The reply preview is a sandboxed srcdoc frame the parent cannot
+			// look into; give it time to paint (a loaded machine once
+			// photographed it blank).
+			chromedp.Sleep(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		img, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
