@@ -92,20 +92,7 @@ func (q *Queue) ApproveText(ctx context.Context, draftID int64, reviewer, text s
 		if err != nil {
 			return err
 		}
-		ok, err := store.ApproveDraft(ctx, tx, draftID, reviewer, false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("approving draft %d: %w", draftID, ErrNotPending)
-		}
-		if _, err := store.TransitionCase(ctx, tx, dr.CaseID, nil, store.StatusApproved, ""); err != nil {
-			return err
-		}
-		if err := store.AddEvent(ctx, tx, dr.CaseID, reviewer, "approved", fmt.Sprintf("draft_id=%d", draftID)); err != nil {
-			return err
-		}
-		return q.InsertTx(ctx, tx, SendArgs{DraftID: draftID})
+		return q.approveTx(ctx, tx, dr.CaseID, draftID, reviewer)
 	})
 }
 

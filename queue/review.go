@@ -21,21 +21,27 @@ func (q *Queue) Approve(ctx context.Context, draftID int64, reviewer string) err
 		if err != nil {
 			return err
 		}
-		ok, err := store.ApproveDraft(ctx, tx, draftID, reviewer, false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("approving draft %d: %w", draftID, ErrNotPending)
-		}
-		if _, err := store.TransitionCase(ctx, tx, dr.CaseID, nil, store.StatusApproved, ""); err != nil {
-			return err
-		}
-		if err := store.AddEvent(ctx, tx, dr.CaseID, reviewer, "approved", fmt.Sprintf("draft_id=%d", draftID)); err != nil {
-			return err
-		}
-		return q.InsertTx(ctx, tx, SendArgs{DraftID: draftID})
+		return q.approveTx(ctx, tx, dr.CaseID, draftID, reviewer)
 	})
+}
+
+// approveTx marks a pending draft approved, moves its case to approved,
+// records the audit event and enqueues the send, all in tx.
+func (q *Queue) approveTx(ctx context.Context, tx *store.Tx, caseID, draftID int64, reviewer string) error {
+	ok, err := store.ApproveDraft(ctx, tx, draftID, reviewer, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("approving draft %d: %w", draftID, ErrNotPending)
+	}
+	if _, err := store.TransitionCase(ctx, tx, caseID, nil, store.StatusApproved, ""); err != nil {
+		return err
+	}
+	if err := store.AddEvent(ctx, tx, caseID, reviewer, "approved", fmt.Sprintf("draft_id=%d", draftID)); err != nil {
+		return err
+	}
+	return q.InsertTx(ctx, tx, SendArgs{DraftID: draftID})
 }
 
 // Reject declines a pending draft with a reason; the case is closed as
