@@ -81,7 +81,43 @@ type Server struct {
 // stopped at the test's cleanup.
 func Start(t testing.TB, opts *Options) *Server {
 	t.Helper()
-	bin := requireBinary(t, Binary, os.Geteuid())
+	requireBinary(t, Binary, os.Geteuid())
+	dir := t.TempDir()
+	// t.TempDir makes 0700 dirs; Dovecot's auth process (user dovecot) must
+	// traverse them to read the passwd file.
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+	s, err := New(dir, opts)
+	if err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("dovecottest: log tail:\n%s", s.logTail())
+		}
+	})
+	return s
+}
+
+// Available reports why a private Dovecot cannot run here (no binary, or
+// not root), or nil when it can. Programs outside tests (the chaos harness)
+// check it before New.
+func Available() error {
+	_, err := usableBinary(Binary, os.Geteuid())
+	return err
+}
+
+// New is Start for programs outside tests: it writes the configuration
+// under dir (an existing, empty directory whose parents Dovecot's
+// unprivileged processes can traverse), starts dovecot on a free loopback
+// port and waits until it greets. Call Close to stop it.
+func New(dir string, opts *Options) (*Server, error) {
+	bin, err := usableBinary(Binary, os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -90,34 +126,30 @@ func Start(t testing.TB, opts *Options) *Server {
 		users = []User{{Name: DefaultUser, Password: DefaultPassword}}
 	}
 
-	s := &Server{dir: t.TempDir(), bin: bin, users: map[string]string{}}
-	// t.TempDir makes 0700 dirs; Dovecot's auth process (user dovecot) must
-	// traverse them to read the passwd file.
-	for _, d := range []string{filepath.Dir(s.dir), s.dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatalf("dovecottest: %v", err)
-		}
+	s := &Server{dir: dir, bin: bin, users: map[string]string{}}
+	if err := os.Chmod(s.dir, 0o755); err != nil {
+		return nil, err
 	}
 	for _, d := range []string{"run", "state", "mail"} {
 		if err := os.Mkdir(filepath.Join(s.dir, d), 0o755); err != nil {
-			t.Fatalf("dovecottest: %v", err)
+			return nil, err
 		}
 	}
 	const nobody = 65534
 	if err := os.Chown(filepath.Join(s.dir, "mail"), nobody, nobody); err != nil {
-		t.Fatalf("dovecottest: %v", err)
+		return nil, err
 	}
 	var passwd strings.Builder
 	for _, u := range users {
 		if u.Name == "" || strings.ContainsAny(u.Name+u.Password, ":\n") {
-			t.Fatalf("dovecottest: user name %q or its password is not usable in a passwd-file", u.Name)
+			return nil, fmt.Errorf("user name %q or its password is not usable in a passwd-file", u.Name)
 		}
 		s.users[u.Name] = u.Password
 		fmt.Fprintf(&passwd, "%s:{PLAIN}%s:%d:%d::%s\n", u.Name, u.Password, nobody, nobody,
 			filepath.Join(s.dir, "mail", u.Name))
 	}
 	if err := os.WriteFile(filepath.Join(s.dir, "passwd"), []byte(passwd.String()), 0o644); err != nil {
-		t.Fatalf("dovecottest: %v", err)
+		return nil, err
 	}
 
 	var lastErr error
@@ -137,15 +169,19 @@ func Start(t testing.TB, opts *Options) *Server {
 		s.stop()
 	}
 	if lastErr != nil {
-		t.Fatalf("dovecottest: starting dovecot: %v\n%s", lastErr, s.logTail())
+		return nil, fmt.Errorf("starting dovecot: %w\n%s", lastErr, s.logTail())
 	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("dovecottest: log tail:\n%s", s.logTail())
-		}
-	})
-	return s
+	return s, nil
+}
+
+// Close stops Dovecot (as Stop); the directory stays.
+func (s *Server) Close() {
+	s.stop()
+}
+
+// LogTail returns the end of Dovecot's log, for failure reports.
+func (s *Server) LogTail() string {
+	return s.logTail()
 }
 
 // Addr returns the server's host:port; it stays the same across Restart.
@@ -175,18 +211,25 @@ func (s *Server) Stop(t testing.TB) {
 // the same configuration and maildirs, then waits until the port accepts.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	if err := s.RestartErr(); err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+}
+
+// RestartErr is Restart for programs outside tests and other goroutines.
+func (s *Server) RestartErr() error {
 	s.stop()
 	var err error
 	// The old listener's port is free again at once (Dovecot sets
 	// SO_REUSEADDR), but retry briefly in case the kernel disagrees.
 	for attempt := 0; attempt < 5; attempt++ {
 		if err = s.start(); err == nil {
-			return
+			return nil
 		}
 		s.stop()
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("dovecottest: restarting dovecot: %v\n%s", err, s.logTail())
+	return fmt.Errorf("restarting dovecot: %w\n%s", err, s.logTail())
 }
 
 // Dial returns a client logged in as user; it is logged out and closed at
@@ -276,12 +319,7 @@ func appendOnce(c *imapclient.Client, mailbox string, raw []byte) (*imap.AppendD
 // CODEDESK_REQUIRE_DOVECOT=1) when it is missing or euid is not root.
 func requireBinary(t testing.TB, name string, euid int) string {
 	t.Helper()
-	bin, err := findBinary(name)
-	if err == nil && euid != 0 {
-		// Dovecot switches to the mail user (nobody) and its own service
-		// users; that needs root.
-		err = errors.New("the private Dovecot must run as root")
-	}
+	bin, err := usableBinary(name, euid)
 	if err != nil {
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatalf("dovecottest: %v (%s=1 requires it)", err, EnvRequire)
@@ -289,6 +327,17 @@ func requireBinary(t testing.TB, name string, euid int) string {
 		t.Skipf("dovecottest: %v; install dovecot-imapd and run as root, or set %s=1 to make this a failure", err, EnvRequire)
 	}
 	return bin
+}
+
+// usableBinary returns the path of name, or why it cannot be run.
+func usableBinary(name string, euid int) (string, error) {
+	bin, err := findBinary(name)
+	if err == nil && euid != 0 {
+		// Dovecot switches to the mail user (nobody) and its own service
+		// users; that needs root.
+		err = errors.New("the private Dovecot must run as root")
+	}
+	return bin, err
 }
 
 func findBinary(name string) (string, error) {

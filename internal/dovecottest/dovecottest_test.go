@@ -3,6 +3,8 @@ package dovecottest
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,45 @@ func TestRequireBinary(t *testing.T) {
 				t.Fatalf("requireBinary(%s, euid %d) with %s=%q = %s %q, want %s", tc.bin, tc.euid, EnvRequire, tc.env, o.kind, o.msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestNewOutsideTests runs the constructor programs use (the chaos
+// harness): New in a directory of its own, AppendErr, RestartErr, Close.
+func TestNewOutsideTests(t *testing.T) {
+	t.Parallel()
+	if err := Available(); err != nil {
+		requireBinary(t, Binary, os.Geteuid()) // skips or fails as Start does
+	}
+	parent := t.TempDir()
+	for _, d := range []string{filepath.Dir(parent), parent} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(parent, "dovecot")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(dir, &Options{Users: []User{{Name: "desk", Password: "pw"}}})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	defer s.Close()
+	if _, err := s.AppendErr("desk", "Sent", crlf("Subject: x\n\nbody\n")); err != nil {
+		t.Fatalf("AppendErr() error = %v", err)
+	}
+	if err := s.RestartErr(); err != nil {
+		t.Fatalf("RestartErr() error = %v", err)
+	}
+	c := s.Dial(t, "desk")
+	if st, err := c.Status("Sent", &imap.StatusOptions{NumMessages: true}).Wait(); err != nil || st.NumMessages == nil || *st.NumMessages != 1 {
+		t.Fatalf("Status(Sent) after restart = %+v, %v; want 1 message", st, err)
+	}
+	c.Logout().Wait()
+	s.Close()
+	if conn, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("dial after Close succeeded, want connection refused")
 	}
 }

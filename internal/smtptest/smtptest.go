@@ -67,6 +67,13 @@ type Options struct {
 	MaxMessageBytes int64
 	// Domain is the name in the greeting (default "sink.test").
 	Domain string
+	// OnAccept, when set, is called with each message the sink is about
+	// to accept, before it records it and answers 250 (a server that files
+	// what it accepts in the sender's Sent folder does that first, as
+	// Gmail and Exchange Online do). An error makes the sink answer with
+	// it instead (an *smtp.SMTPError as is, anything else as 451) and not
+	// record the message.
+	OnAccept func(m Message) error
 }
 
 // Message is one message the sink accepted.
@@ -461,6 +468,15 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	if e, err := message.Read(bytes.NewReader(raw)); e != nil && (err == nil || message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)) {
 		m.Header = mail.Header{Header: e.Header}
+	}
+	if hook := ss.s.opts.OnAccept; hook != nil {
+		if err := hook(m); err != nil {
+			var se *smtp.SMTPError
+			if errors.As(err, &se) {
+				return se
+			}
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "not accepted: " + err.Error()}
+		}
 	}
 	ss.s.record(m)
 	return nil

@@ -240,3 +240,40 @@ func TestConcurrentSenders(t *testing.T) {
 		t.Errorf("messages = %d, attempts = %d; want %d and %d", len(got), s.DataAttempts(), n, n+5)
 	}
 }
+
+func TestOnAccept(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	fail := true
+	s := Start(t, Options{OnAccept: func(m Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		id, _ := m.Header.MessageID()
+		seen = append(seen, id)
+		if fail {
+			fail = false
+			return errors.New("Sent folder unavailable")
+		}
+		return nil
+	}})
+	err := send(t, s, "a@x.example", []string{"b@y.example"}, msg)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 || !strings.Contains(se.Message, "Sent folder unavailable") {
+		t.Fatalf("first send error = %v, want 451 with the hook's error", err)
+	}
+	if n := len(s.Messages()); n != 0 {
+		t.Errorf("messages after a refused hook = %d, want 0", n)
+	}
+	if err := send(t, s, "a@x.example", []string{"b@y.example"}, msg); err != nil {
+		t.Fatalf("second send error = %v", err)
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("messages = %d, want 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "m1@x.example" {
+		t.Errorf("hook saw %v, want m1@x.example twice", seen)
+	}
+}
