@@ -1,0 +1,79 @@
+package chaos
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/dovecottest"
+)
+
+// EnvDatabaseURL is the PostgreSQL server the harness makes its schema in
+// (the same variable internal/dbtest reads).
+const EnvDatabaseURL = "CODEDESK_TEST_DATABASE_URL"
+
+// requireServers skips (or, with CODEDESK_REQUIRE_DOVECOT=1, fails) the
+// test when PostgreSQL or Dovecot is not available, and returns the URL.
+func requireServers(tb testing.TB) string {
+	tb.Helper()
+	if err := dovecottest.Available(); err != nil {
+		if os.Getenv(dovecottest.EnvRequire) == "1" {
+			tb.Fatalf("chaos: %v (%s=1 requires Dovecot)", err, dovecottest.EnvRequire)
+		}
+		tb.Skipf("chaos: %v; install dovecot-imapd and run as root (or set %s=1 to make this a failure)", err, dovecottest.EnvRequire)
+	}
+	url := os.Getenv(EnvDatabaseURL)
+	if url == "" {
+		tb.Skipf("chaos: %s is not set; the harness runs its nodes on PostgreSQL", EnvDatabaseURL)
+	}
+	return url
+}
+
+func testLogger(tb testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return discardLogger()
+}
+
+// TestChaosShort is the harness with small numbers (make test): two
+// PostgreSQL nodes and the SQLite node, 80 questions, 5 SIGKILLs of which
+// one lands between the SMTP server accepting a reply and the node
+// recording it, IMAP cuts mid-IDLE and mid-FETCH, one Dovecot restart,
+// 421/451 bursts and one 550 recipient. Every question must be answered
+// exactly once.
+func TestChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos: starts real processes and servers; skipped with -short")
+	}
+	url := requireServers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg := Config{
+		Nodes: 2, SQLiteNode: true, Questions: 80, SQLiteShare: 0.2,
+		Kills: 5, WindowKills: 1, IMAPCuts: 6, DovecotRestarts: 1, SMTPBursts: 3, Rejects: 1,
+		Pace: 200 * time.Millisecond, Seed: time.Now().UnixNano() % 1000, DatabaseURL: url,
+		Binary: os.Getenv("CODEDESK_CHAOS_BINARY"), Timeout: 60 * time.Second, Logger: testLogger(t),
+	}
+	start := time.Now()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("chaos: %v", err)
+	}
+	var out strings.Builder
+	res.Print(&out)
+	t.Logf("chaos run (%s):\n%s", time.Since(start).Round(time.Second), out.String())
+	if !res.OK() {
+		t.Fatalf("chaos: the promise did not hold (seed %d): %s", res.Seed, strings.Join(res.Problems, "; "))
+	}
+	if res.Delivered != 80 || res.Accepted != 79 || res.Kills < 5 || res.WindowKills < 1 || res.DovecotRest != 1 {
+		t.Fatalf("chaos: delivered %d, accepted %d, kills %d (window %d), Dovecot restarts %d; want 80, 79, >= 5 (>= 1), 1",
+			res.Delivered, res.Accepted, res.Kills, res.WindowKills, res.DovecotRest)
+	}
+	if res.IMAPIdleCuts+res.IMAPFetchCuts+res.IMAPAllCuts == 0 || res.SMTPFaults == 0 {
+		t.Fatalf("chaos: IMAP cuts %d/%d/%d, SMTP faults %d; want some of each", res.IMAPIdleCuts, res.IMAPFetchCuts, res.IMAPAllCuts, res.SMTPFaults)
+	}
+}
