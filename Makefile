@@ -40,6 +40,10 @@ bench: ## Run the benchmarks (figures go to docs/benchmarks.md).
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(if $(BENCHTIME),-benchtime $(BENCHTIME),) -timeout 60m ./... | tee var/bench.txt
 
+.PHONY: chaos
+chaos: ## Fault harness (issue #7): 3 PostgreSQL nodes + 1 SQLite node, 1,000 questions, kills and cuts (needs CODEDESK_TEST_DATABASE_URL, dovecot, root; CHAOS_ARGS="--seed 2 …").
+	$(GO) run ./cmd/codedesk-chaos $(CHAOS_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@set -e; for pkg in $$($(GO) list ./...); do \
