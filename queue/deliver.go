@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/codedesk/codedesk/internal/mailbox"
@@ -22,6 +23,23 @@ type Sink struct {
 	// beforeCommit, when set (tests), runs for each message inside the
 	// transaction just before it commits; an error rolls everything back.
 	beforeCommit func(*mailbox.Fetched) error
+	// fence, when set, runs first in every delivery transaction and fails
+	// it when this node no longer holds the mailbox's lease.
+	fence atomic.Pointer[Fence]
+}
+
+// Fence checks, inside a transaction, that the caller may still act (that
+// it holds the mailbox's lease); see internal/lease.
+type Fence func(ctx context.Context, tx *store.Tx) error
+
+// SetFence makes every later Deliver check f in its transaction (nil: no
+// check). The poller's node sets it each time it takes the mailbox's lease.
+func (s *Sink) SetFence(f Fence) {
+	if f == nil {
+		s.fence.Store(nil)
+		return
+	}
+	s.fence.Store(&f)
 }
 
 // NewSink returns the poller's sink on q.
@@ -56,7 +74,13 @@ func (s *Sink) Deliver(ctx context.Context, batch []*mailbox.Fetched) error {
 		rows[i] = s.row(m)
 	}
 	inserted := make([]bool, len(batch))
+	fence := s.fence.Load()
 	err := s.q.db.WithTx(ctx, func(tx *store.Tx) error {
+		if fence != nil {
+			if err := (*fence)(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var jobs []river.JobArgs
 		for i, row := range rows {
 			var err error

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -72,6 +73,34 @@ type Config struct {
 	// RetryPolicy, when set, replaces River's default backoff (attempt^4
 	// seconds); tests use a fast one.
 	RetryPolicy river.ClientRetryPolicy
+	// RetryMaxDelay, when set, caps each retry delay of River's default
+	// policy (ignored when RetryPolicy is set).
+	RetryMaxDelay time.Duration
+	// JobTimeout bounds one run of a job (default 1m).
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is when a job still marked running — its node
+	// died — is made available again (default 2m; must exceed JobTimeout).
+	RescueStuckJobsAfter time.Duration
+	// SoftStopTimeout is how long Stop lets jobs in flight finish before it
+	// cancels them (default 20s); cancelled jobs are retried.
+	SoftStopTimeout time.Duration
+}
+
+// cappedRetry is River's attempt^4 backoff with each delay capped.
+type cappedRetry struct {
+	max  time.Duration
+	base river.DefaultClientRetryPolicy
+}
+
+func (p *cappedRetry) NextRetry(job *rivertype.JobRow) time.Time {
+	now := time.Now().UTC()
+	next := p.base.NextRetry(job)
+	if next.Sub(now) > p.max {
+		// Keep some jitter so that jobs failed together do not retry in
+		// lockstep.
+		return now.Add(p.max - time.Duration(rand.Int64N(int64(p.max/10)+1)))
+	}
+	return next
 }
 
 // engine is the part of a River client that depends on the driver's
@@ -139,6 +168,15 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		// Completed jobs are kept a day for the admin job view.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 		RetryPolicy:                 cfg.RetryPolicy,
+		JobTimeout:                  orDefault(cfg.JobTimeout, time.Minute),
+		RescueStuckJobsAfter:        orDefault(cfg.RescueStuckJobsAfter, 2*time.Minute),
+		SoftStopTimeout:             orDefault(cfg.SoftStopTimeout, 20*time.Second),
+	}
+	if rc.RetryPolicy == nil && cfg.RetryMaxDelay > 0 {
+		rc.RetryPolicy = &cappedRetry{max: cfg.RetryMaxDelay}
+	}
+	if rc.RescueStuckJobsAfter <= rc.JobTimeout {
+		return nil, fmt.Errorf("creating river client: rescue-stuck-after %v must exceed job-timeout %v", rc.RescueStuckJobsAfter, rc.JobTimeout)
 	}
 	if workers != nil && cfg.Workers > 0 {
 		send := max(2, cfg.Workers/4)
@@ -186,8 +224,10 @@ func (q *Queue) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops fetching new jobs and waits for jobs in flight until ctx is
-// done (then River cancels them).
+// Stop stops fetching new jobs and waits for jobs in flight, for at most
+// SoftStopTimeout: then River cancels their contexts (they fail and are
+// retried, here or on another node) and Stop returns once they have
+// returned, or when ctx is done.
 func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil

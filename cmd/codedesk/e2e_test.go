@@ -32,7 +32,9 @@ func testServeConfig(dev *devmail.Server) config.Serve {
 	c.SMTP = config.SMTP{Addr: dev.SMTPAddr(), Security: "none", Username: "desk@codedesk.test", Password: "desk",
 		Timeout: 5 * time.Second, From: "desk@codedesk.test", FromName: "codedesk coding desk"}
 	c.Policy = config.Policy{AutoSend: true, MinConfidence: 0.6}
-	c.Queue = config.Queue{Workers: 10, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond}
+	c.Queue = config.Queue{Workers: 10, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+		JobTimeout: time.Minute, RescueStuckAfter: 2 * time.Minute}
+	c.Cluster = config.Cluster{LeaseTTL: 6 * time.Second}
 	c.HTTP = config.HTTP{Addr: "127.0.0.1:0"}
 	return c
 }

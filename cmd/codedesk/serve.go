@@ -17,6 +17,7 @@ import (
 	"github.com/codedesk/codedesk/internal/codes"
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/lease"
 	"github.com/codedesk/codedesk/internal/mailauth"
 	"github.com/codedesk/codedesk/internal/mailbox"
 	"github.com/codedesk/codedesk/internal/mailer"
@@ -88,8 +89,14 @@ type node struct {
 	mbox     *mailbox.Metrics
 	oauth    *mailauth.Source // nil unless IMAP or SMTP logs in with XOAUTH2
 	stopKeep context.CancelFunc
-	closed   sync.Once
-	started  time.Time
+	// id names this node (River client ID, lease holder); leader is true
+	// while it holds the mailbox's lease.
+	id        string
+	leader    atomic.Bool
+	leaseName string
+	leadStart atomic.Int64 // when this node last took the lease (unix ns)
+	closed    sync.Once
+	started   time.Time
 }
 
 // startNode wires config → database → code sets → River → poller → HTTP and
@@ -173,9 +180,15 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	workers := queue.NewWorkers(deps)
-	hostname, _ := os.Hostname()
+	n.id = cfg.Cluster.NodeID
+	if n.id == "" {
+		hostname, _ := os.Hostname()
+		n.id = fmt.Sprintf("%s-%d", hostname, os.Getpid())
+	}
 	n.q, err = queue.New(n.db, workers.River(), queue.Config{Workers: cfg.Queue.Workers, FetchCooldown: cfg.Queue.FetchCooldown,
-		FetchPollInterval: cfg.Queue.FetchPollInterval, Logger: log, ID: fmt.Sprintf("%s-%d", hostname, os.Getpid())})
+		FetchPollInterval: cfg.Queue.FetchPollInterval, Logger: log, ID: n.id,
+		JobTimeout: cfg.Queue.JobTimeout, RescueStuckJobsAfter: cfg.Queue.RescueStuckAfter, RetryMaxDelay: cfg.Queue.RetryMaxDelay,
+		SoftStopTimeout: cfg.ShutdownTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -209,10 +222,29 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 			cancel()
 			return nil, fmt.Errorf("configuring the mailbox poller: %w", err)
 		}
+		// Several nodes may share the database: the one holding the
+		// mailbox's lease polls it, the others stand by.
+		leader := prometheus.NewGauge(prometheus.GaugeOpts{Name: "codedesk_mailbox_leader",
+			Help: "1 while this node holds the mailbox's lease and polls it, 0 while it stands by."})
+		n.reg.MustRegister(leader)
+		lcfg := lease.Config{Name: mailboxLeaseName(cfg.IMAP), Holder: n.id, TTL: cfg.Cluster.LeaseTTL,
+			Logger: log.With("component", "lease"),
+			OnChange: func(held bool) {
+				if held {
+					n.leadStart.Store(time.Now().UnixNano())
+				}
+				n.leader.Store(held)
+				leader.Set(b2f(held))
+			}}
+		n.leaseName = lcfg.Name
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			if err := n.mailbox.Run(pctx); err != nil && !errors.Is(err, context.Canceled) {
+			err := lease.Run(pctx, n.db, lcfg, func(ctx context.Context, h *lease.Held) error {
+				sink.SetFence(func(ctx context.Context, tx *store.Tx) error { return h.Check(ctx, tx) })
+				return n.mailbox.Run(ctx)
+			})
+			if err != nil {
 				log.Error("mailbox poller stopped", "error", err)
 			}
 		}()
@@ -222,6 +254,19 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}
 	log.Info("codedesk serving", "http", n.httpAddr, "database", n.db.Dialect().String(), "auto_send", cfg.Policy.AutoSend)
 	return n, nil
+}
+
+// mailboxLeaseName names the lease of one mailbox: the nodes that read the
+// same account's folder on the same server compete for it.
+func mailboxLeaseName(c config.IMAP) string {
+	return "mailbox:" + c.Username + "@" + c.Addr + "/" + c.Mailbox
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // reloadKB loads the imported code sets into memory and swaps them in.
@@ -273,8 +318,10 @@ func (n *node) startHTTP(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the node: first the poller (no new work), then River (jobs in
-// flight get ShutdownTimeout to finish), then HTTP, then the database.
+// Close stops the node: first the poller (no new mail; the mailbox's lease
+// is released so that another node takes over at once), then River (jobs in
+// flight get ShutdownTimeout to finish, then are cancelled and retried
+// elsewhere), then HTTP, then the database.
 func (n *node) Close() error {
 	n.closed.Do(func() {
 		if n.poller != nil {
@@ -287,7 +334,9 @@ func (n *node) Close() error {
 		if timeout <= 0 {
 			timeout = 20 * time.Second
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		// River lets jobs in flight run for the timeout, then cancels them
+		// (they are retried) and waits for them to return.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 		defer cancel()
 		if n.q != nil {
 			if err := n.q.Stop(ctx); err != nil {
@@ -344,9 +393,17 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 			h.Intake = &ic
 		}
 	}
-	if n.mailbox != nil {
+	if n.mailbox != nil && !n.leader.Load() {
+		// Another node polls the mailbox (or will once its lease is free):
+		// this one stands by and is healthy as far as mail goes.
+		mh := &mailboxHealth{NodeID: n.id}
+		if l, err := store.GetLease(ctx, n.db, n.leaseName); err == nil && l.ExpiresAt.After(time.Now()) {
+			mh.PolledBy = l.Holder
+		}
+		h.Mailbox = mh
+	} else if n.mailbox != nil {
 		st := n.mailbox.Status()
-		mh := &mailboxHealth{Connected: st.Connected, Idle: st.Idle, Pending: st.Pending, LastError: st.LastError,
+		mh := &mailboxHealth{Leader: true, NodeID: n.id, PolledBy: n.id, Connected: st.Connected, Idle: st.Idle, Pending: st.Pending, LastError: st.LastError,
 			DeliveryFailures: st.DeliveryFailures}
 		if !st.LastSuccess.IsZero() {
 			mh.LastSuccess = st.LastSuccess.UTC().Format(time.RFC3339)
@@ -356,7 +413,7 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 		// whose deliveries keep failing) makes the node unhealthy.
 		stale := 3*n.cfg.IMAP.PollInterval + n.cfg.IMAP.Timeout
 		if st.DeliveryFailures >= 3 || (!st.LastSuccess.IsZero() && time.Since(st.LastSuccess) > stale) ||
-			(st.LastSuccess.IsZero() && time.Since(n.started) > stale) {
+			(st.LastSuccess.IsZero() && time.Since(n.leadSince()) > stale) {
 			h.Status, code = "degraded", http.StatusServiceUnavailable
 		}
 		h.Mailbox = mh
@@ -373,6 +430,14 @@ func (n *node) healthz(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(h)
 }
 
+// leadSince is when this node took the mailbox's lease.
+func (n *node) leadSince() time.Time {
+	if ns := n.leadStart.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return n.started
+}
+
 type health struct {
 	Status          string         `json:"status"`
 	Database        string         `json:"database"`
@@ -386,6 +451,11 @@ type health struct {
 }
 
 type mailboxHealth struct {
+	// Leader is true on the node that holds the mailbox's lease and polls
+	// it; PolledBy names that node (empty while nobody holds the lease).
+	Leader           bool    `json:"leader"`
+	NodeID           string  `json:"node_id"`
+	PolledBy         string  `json:"polled_by,omitempty"`
 	Connected        bool    `json:"connected"`
 	Idle             bool    `json:"idle"`
 	LastSuccess      string  `json:"last_success,omitempty"`

@@ -79,6 +79,15 @@ type Queue struct {
 	Workers           int           `name:"workers" env:"CODEDESK_WORKERS" default:"50" help:"Jobs worked at once in this process."`
 	FetchCooldown     time.Duration `name:"fetch-cooldown" env:"CODEDESK_FETCH_COOLDOWN" default:"5ms" help:"Minimum time between River fetches."`
 	FetchPollInterval time.Duration `name:"fetch-poll-interval" env:"CODEDESK_FETCH_POLL_INTERVAL" default:"50ms" help:"How often River polls for jobs when no notification arrives."`
+	JobTimeout        time.Duration `name:"job-timeout" env:"CODEDESK_JOB_TIMEOUT" default:"1m" help:"Longest a job may run before it is cancelled and retried."`
+	RescueStuckAfter  time.Duration `name:"rescue-stuck-after" env:"CODEDESK_RESCUE_STUCK_AFTER" default:"2m" help:"A job still marked running this long after it started (its node died) is handed to another node; must exceed job-timeout."`
+	RetryMaxDelay     time.Duration `name:"retry-max-delay" env:"CODEDESK_RETRY_MAX_DELAY" default:"0s" help:"Cap on the wait before a failed job is retried (0: River's attempt^4 seconds, uncapped)."`
+}
+
+// Cluster is how this node tells itself apart from others on one database.
+type Cluster struct {
+	NodeID   string        `name:"node-id" env:"CODEDESK_NODE_ID" help:"Name of this node among several on one database (default: hostname-pid)."`
+	LeaseTTL time.Duration `name:"imap-lease-ttl" env:"CODEDESK_IMAP_LEASE_TTL" default:"6s" help:"One node polls each mailbox under a lease of this length, renewed every third of it; another node takes over within this time plus a second after the poller dies."`
 }
 
 // HTTP is the address of the web desk, /healthz and /metrics.
@@ -103,6 +112,7 @@ type Serve struct {
 	HTTP     `embed:""`
 	CodeSets `embed:""`
 	Web      `embed:""`
+	Cluster  `embed:""`
 }
 
 // Secret returns value, or the trimmed content of file when file is set.
@@ -142,6 +152,18 @@ func (c *Serve) Validate() error {
 	}
 	if c.Queue.FetchPollInterval < c.Queue.FetchCooldown {
 		errs = append(errs, fmt.Errorf("fetch-poll-interval: %v must not be below fetch-cooldown %v", c.Queue.FetchPollInterval, c.Queue.FetchCooldown))
+	}
+	if c.Queue.JobTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("job-timeout: %v must be at least 1s", c.Queue.JobTimeout))
+	}
+	if c.Queue.RescueStuckAfter <= c.Queue.JobTimeout {
+		errs = append(errs, fmt.Errorf("rescue-stuck-after: %v must exceed job-timeout %v", c.Queue.RescueStuckAfter, c.Queue.JobTimeout))
+	}
+	if c.Queue.RetryMaxDelay < 0 {
+		errs = append(errs, fmt.Errorf("retry-max-delay: %v must not be negative", c.Queue.RetryMaxDelay))
+	}
+	if c.Cluster.LeaseTTL < time.Second {
+		errs = append(errs, fmt.Errorf("imap-lease-ttl: %v must be at least 1s", c.Cluster.LeaseTTL))
 	}
 	if c.IMAP.PollInterval < time.Second && !c.IMAP.Disabled {
 		errs = append(errs, fmt.Errorf("imap-poll-interval: %v must be at least 1s", c.IMAP.PollInterval))

@@ -14,8 +14,10 @@ func validServe() Serve {
 		IMAP:     IMAP{Addr: "127.0.0.1:1143", PollInterval: 30 * time.Second},
 		SMTP:     SMTP{Addr: "127.0.0.1:1025", From: "desk@codedesk.test"},
 		Policy:   Policy{MinConfidence: 0.6},
-		Queue:    Queue{Workers: 50, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond},
-		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		Queue: Queue{Workers: 50, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+			JobTimeout: time.Minute, RescueStuckAfter: 2 * time.Minute},
+		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
+		Cluster: Cluster{LeaseTTL: 6 * time.Second},
 	}
 }
 
@@ -48,6 +50,10 @@ func TestValidate(t *testing.T) {
 			c.SMTP.Auth, c.SMTP.Username = AuthXOAuth2, "desk@codedesk.test"
 			c.OAuth.ClientID, c.OAuth.TokenURL = "id", "https://login.test/token"
 		}, ""},
+		{"rescue before job timeout", func(c *Serve) { c.Queue.RescueStuckAfter = 30 * time.Second }, "rescue-stuck-after"},
+		{"job timeout too small", func(c *Serve) { c.Queue.JobTimeout = 0 }, "job-timeout"},
+		{"negative retry cap", func(c *Serve) { c.Queue.RetryMaxDelay = -time.Second }, "retry-max-delay"},
+		{"lease too short", func(c *Serve) { c.Cluster.LeaseTTL = 500 * time.Millisecond }, "imap-lease-ttl"},
 		{"sent folder without imap", func(c *Serve) { c.IMAP.Disabled = true; c.IMAP.SentFolder = "Sent" }, "imap-sent-folder"},
 	}
 	for _, tc := range tests {

@@ -169,13 +169,65 @@ func (s *Source) Keep(ctx context.Context, interval time.Duration) {
 
 // refresh asks the token endpoint for a new access token. Called with mu
 // held.
+//
+// Several nodes may share the account's row. A provider that rotates
+// refresh tokens accepts each one once, so two nodes refreshing with the
+// same token would lock one of them out (and some providers then revoke the
+// whole family). So a refresh holds a database lock on the account
+// (store.LockOAuthToken), re-reads the stored token under it, and uses the
+// access token another node has just obtained when it is still valid.
 func (s *Source) refresh(ctx context.Context, now time.Time) (string, error) {
 	if s.cfg.HTTPClient != nil {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, s.cfg.HTTPClient)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	nt, err := s.oc.TokenSource(ctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken}).Token()
+	var access string
+	var endpointErr error
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := store.LockOAuthToken(ctx, tx, s.cfg.Name); err != nil {
+			return err
+		}
+		cur, err := store.GetOAuthToken(ctx, tx, s.cfg.Name)
+		switch {
+		case err == nil:
+			s.tok = cur
+			if cur.AccessToken != "" && cur.AccessExpiry != nil && cur.AccessExpiry.Sub(now) > time.Minute {
+				access = cur.AccessToken // another node refreshed it
+				return nil
+			}
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return err
+		}
+		t, err := s.exchange(ctx, now)
+		if err != nil {
+			endpointErr = err
+			return nil // nothing to write; the failure is reported below
+		}
+		// Persist before using: a rotated refresh token replaced the old
+		// one at the provider, and losing it would lock the desk out.
+		if err := store.SaveOAuthToken(ctx, tx, t); err != nil {
+			return fmt.Errorf("persisting the oauth token of %s: %w", s.cfg.Name, err)
+		}
+		s.tok, access = t, t.AccessToken
+		return nil
+	})
+	if endpointErr != nil {
+		return "", s.failed(endpointErr)
+	}
+	if err != nil {
+		return "", s.failed(err)
+	}
+	s.succeeded(now)
+	return access, nil
+}
+
+// exchange calls the token endpoint with the refresh token in s.tok and
+// returns the new token row (not yet stored).
+func (s *Source) exchange(ctx context.Context, now time.Time) (store.OAuthToken, error) {
+	t := s.tok
+	nt, err := s.oc.TokenSource(ctx, &oauth2.Token{RefreshToken: t.RefreshToken}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -183,9 +235,8 @@ func (s *Source) refresh(ctx context.Context, now time.Time) (string, error) {
 			// expired), never the body, which may echo secrets.
 			err = fmt.Errorf("token endpoint answered %d %s", re.Response.StatusCode, re.ErrorCode)
 		}
-		return "", s.failed(fmt.Errorf("refreshing the oauth token of %s: %w", s.cfg.Name, err))
+		return t, fmt.Errorf("refreshing the oauth token of %s: %w", s.cfg.Name, err)
 	}
-	t := s.tok
 	rotated := nt.RefreshToken != "" && nt.RefreshToken != t.RefreshToken
 	if rotated {
 		t.RefreshToken = nt.RefreshToken
@@ -206,17 +257,23 @@ func (s *Source) refresh(ctx context.Context, now time.Time) (string, error) {
 		t.RefreshExpiry = nil // a new refresh token; its expiry is unknown
 	}
 	t.UpdatedAt = now
-	// Persist before using: a rotated refresh token replaced the old one
-	// at the provider, and losing it would lock the desk out.
-	if err := store.SaveOAuthToken(ctx, s.db, t); err != nil {
-		return "", s.failed(fmt.Errorf("persisting the oauth token of %s: %w", s.cfg.Name, err))
-	}
-	s.tok = t
+	s.cfg.Metrics.refreshed(s.cfg.Name, exp, t.RefreshExpiry, rotated)
+	s.log.Info("oauth token refreshed", "rotated", rotated, "access_expires_in", exp.Sub(now).Round(time.Second).String())
+	return t, nil
+}
+
+// succeeded records that s.tok holds a usable access token. Called with mu
+// held.
+func (s *Source) succeeded(now time.Time) {
+	t := s.tok
 	if s.status.ConsecutiveFailures > 0 {
 		s.log.Info("oauth token refresh recovered", "after_failures", s.status.ConsecutiveFailures)
 	}
 	s.status.ConsecutiveFailures, s.status.LastError = 0, ""
-	s.status.LastRefresh, s.status.AccessExpiry = now, exp
+	s.status.LastRefresh = now
+	if t.AccessExpiry != nil {
+		s.status.AccessExpiry = *t.AccessExpiry
+	}
 	s.status.RefreshExpiry = time.Time{}
 	if t.RefreshExpiry != nil {
 		s.status.RefreshExpiry = *t.RefreshExpiry
@@ -225,9 +282,6 @@ func (s *Source) refresh(ctx context.Context, now time.Time) (string, error) {
 				"expires_in", left.Round(time.Minute).String())
 		}
 	}
-	s.cfg.Metrics.refreshed(s.cfg.Name, exp, t.RefreshExpiry, rotated)
-	s.log.Info("oauth token refreshed", "rotated", rotated, "access_expires_in", exp.Sub(now).Round(time.Second).String())
-	return t.AccessToken, nil
 }
 
 // failed records a refresh failure; the first of a run is logged as an

@@ -273,3 +273,58 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestNodesShareRotatingToken runs two sources on one database, as two
+// codedesk nodes do: they must never both refresh with the same refresh
+// token (the provider accepts each once), and each uses the access token
+// the other obtained while it is valid.
+func TestNodesShareRotatingToken(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ts := newTokenServer(t, "bootstrap")
+		clk := newClock()
+		cfg := testConfig(ts.URL)
+		cfg.Now = clk.now
+		a, err := New(cfg, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := New(cfg, db)
+		ctx := t.Context()
+		var wg sync.WaitGroup
+		toks := make([]string, 2)
+		errs := make([]error, 2)
+		for i, src := range []*Source{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				toks[i], errs[i] = src.Token(ctx)
+			}()
+		}
+		wg.Wait()
+		for i := range toks {
+			if errs[i] != nil || toks[i] != "access-1" {
+				t.Fatalf("node %d Token() = %q, %v; want access-1 (one refresh shared)", i, toks[i], errs[i])
+			}
+		}
+		if ts.count() != 1 {
+			t.Fatalf("token endpoint served %d refreshes for two nodes starting together, want 1", ts.count())
+		}
+		// An hour on, b refreshes first with the rotated token it finds in
+		// the database (its memory still holds the bootstrap token), and a
+		// then uses b's new access token.
+		clk.add(time.Hour)
+		if tok, err := b.Token(ctx); err != nil || tok != "access-2" {
+			t.Fatalf("b Token() after expiry = %q, %v; want access-2", tok, err)
+		}
+		if tok, err := a.Token(ctx); err != nil || tok != "access-2" {
+			t.Fatalf("a Token() after b refreshed = %q, %v; want b's access-2", tok, err)
+		}
+		if ts.count() != 2 {
+			t.Errorf("token endpoint served %d refreshes, want 2", ts.count())
+		}
+		if !a.Status().Healthy() || !b.Status().Healthy() {
+			t.Errorf("statuses = %+v / %+v, want both healthy", a.Status(), b.Status())
+		}
+	})
+}

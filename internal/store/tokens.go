@@ -45,3 +45,17 @@ func SaveOAuthToken(ctx context.Context, q Querier, t OAuthToken) error {
 	}
 	return nil
 }
+
+// LockOAuthToken serialises token refreshes of one account across nodes
+// until tx ends: a transaction-scoped advisory lock on PostgreSQL (it works
+// before the account's row exists). On SQLite the single writer connection
+// already serialises transactions.
+func LockOAuthToken(ctx context.Context, tx *Tx, name string) error {
+	if tx.Dialect() != Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('codedesk.oauth:' || ?))", name); err != nil {
+		return fmt.Errorf("locking oauth token %q: %w", name, err)
+	}
+	return nil
+}

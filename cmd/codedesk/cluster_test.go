@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/codedesk/codedesk/internal/codes"
+	"github.com/codedesk/codedesk/internal/config"
+	"github.com/codedesk/codedesk/internal/dbtest"
+	"github.com/codedesk/codedesk/internal/devmail"
+	"github.com/codedesk/codedesk/internal/store"
+	"github.com/codedesk/codedesk/queue"
+)
+
+// TestTwoNodesOneMailbox runs two nodes on one database and one mailbox:
+// exactly one polls (holds the lease), both report it in /healthz, each
+// question is answered once, and when the polling node stops the other
+// takes the mailbox over at once (the lease is released on a clean stop).
+func TestTwoNodesOneMailbox(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dev.Close()
+		nodes := map[string]*node{}
+		for i, id := range []string{"n1", "n2"} {
+			cfg := testServeConfig(dev)
+			cfg.Cluster = config.Cluster{NodeID: id, LeaseTTL: 2 * time.Second}
+			n, err := startNode(ctx, nodeConfig{Serve: cfg, DB: db, Logger: testLogger(t).With("node", id), Migrate: i == 0,
+				ShutdownTimeout: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			nodes[id] = n
+		}
+		leader := func() string {
+			var ids []string
+			for id, n := range nodes {
+				if n.leader.Load() {
+					ids = append(ids, id)
+				}
+			}
+			if len(ids) > 1 {
+				t.Fatalf("nodes %v poll the mailbox at once", ids)
+			}
+			if len(ids) == 0 {
+				return ""
+			}
+			return ids[0]
+		}
+		var first string
+		for deadline := time.Now().Add(10 * time.Second); first == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			first = leader()
+		}
+		if first == "" {
+			t.Fatal("no node took the mailbox's lease")
+		}
+		// Both nodes' health names the poller; only the poller reports IMAP.
+		for id, n := range nodes {
+			h := getHealth(t, n)
+			if h.Mailbox == nil || h.Mailbox.PolledBy != first || h.Mailbox.Leader != (id == first) || h.Mailbox.NodeID != id {
+				t.Errorf("%s /healthz mailbox = %+v, want polled_by %s, leader %v", id, h.Mailbox, first, id == first)
+			}
+		}
+
+		ask := func(q string) {
+			t.Helper()
+			opts := devmail.AskOptions{Question: q, SMTPAddr: dev.SMTPAddr(), IMAPAddr: dev.IMAPAddr(),
+				Timeout: 45 * time.Second, Recheck: 200 * time.Millisecond}
+			qid, err := devmail.Send(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := devmail.WaitReply(ctx, opts, qid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.InReplyTo != qid {
+				t.Fatalf("reply In-Reply-To %q, want %q", rep.InReplyTo, qid)
+			}
+		}
+		ask("What is E11.22?")
+
+		stopped := time.Now()
+		if err := nodes[first].Close(); err != nil {
+			t.Fatal(err)
+		}
+		other := map[string]string{"n1": "n2", "n2": "n1"}[first]
+		delete(nodes, first)
+		for leader() != other {
+			if time.Since(stopped) > 5*time.Second {
+				t.Fatalf("%s did not take the mailbox over within 5 s of %s stopping", other, first)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("%s took over %v after %s stopped cleanly", other, time.Since(stopped), first)
+		ask("Is K0001 still valid?")
+
+		// Each question got one reply: two cases, two sent drafts, and the
+		// mailbox lease belongs to the survivor.
+		cases, err := store.ListCases(ctx, db, store.CaseFilter{})
+		if err != nil || len(cases) != 2 {
+			t.Fatalf("cases = %d (%v), want 2", len(cases), err)
+		}
+		l, err := store.GetLease(ctx, db, mailboxLeaseName(testServeConfig(dev).IMAP))
+		if err != nil || l.Holder != other {
+			t.Errorf("lease = %+v (%v), want holder %s", l, err, other)
+		}
+	}, queue.Migrate)
+}
+
+func getHealth(t *testing.T, n *node) health {
+	t.Helper()
+	resp, err := http.Get("http://" + n.httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
