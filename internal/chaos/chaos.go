@@ -204,7 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Logs = append(res.Logs, n.logPath)
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xc0de))
-	qs := c.questions(rng, fmt.Sprintf("%d-%s", cfg.Seed, randomHex(3)))
+	qs := c.questions(rng, fmt.Sprintf("%d-%s", cfg.Seed, randomHex(3)), cfg.Questions, !cfg.NoFaults)
 
 	var restarts sync.WaitGroup
 	runCtx, stopFaults := context.WithCancel(ctx)
@@ -313,18 +313,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // questions makes the run's questions: most to the PostgreSQL desk, a
 // share to the SQLite desk, a few from the 550 recipients.
-func (c *Cluster) questions(rng *rand.Rand, run string) []question {
+func (c *Cluster) questions(rng *rand.Rand, run string, count int, rejects bool) []question {
 	cfg := c.cfg
-	qs := make([]question, 0, cfg.Questions)
+	qs := make([]question, 0, count)
 	var rejectAt []int
-	if !cfg.NoFaults && cfg.Rejects > 0 {
+	if rejects && cfg.Rejects > 0 {
 		// Spread the 550 recipients over the run; each asks once.
-		for k := 0; k < cfg.Rejects && k < cfg.Questions; k++ {
-			rejectAt = append(rejectAt, (k+1)*cfg.Questions/(cfg.Rejects+1))
+		for k := 0; k < cfg.Rejects && k < count; k++ {
+			rejectAt = append(rejectAt, (k+1)*count/(cfg.Rejects+1))
 		}
 	}
 	rk := 0
-	for i := 0; i < cfg.Questions; i++ {
+	for i := 0; i < count; i++ {
 		desk, addr := pgDesk, pgDeskAddr
 		if cfg.Nodes == 0 || (cfg.SQLiteNode && rng.Float64() < cfg.SQLiteShare) {
 			desk, addr = sqliteDesk, sqliteDeskAddr
