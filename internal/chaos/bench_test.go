@@ -15,26 +15,33 @@ const benchQuestions = 300
 
 // BenchmarkScaleOut delivers the same number of questions through 1, 2 and
 // 3 nodes on one PostgreSQL and reports emails/s (append → reply accepted
-// by the sink). latency=200ms: the sink answers each DATA after 200 ms,
-// like a real relay, and each node sends with 2 workers (--workers 8), so a
-// node's throughput is bounded by its send concurrency × the relay's
-// latency, not by this 2-core machine: that is the figure that shows
-// whether nodes add capacity. latency=0: the CPU-bound figure, where all
-// nodes share the same two cores.
+// by the sink).
+//   - relay=200ms: the sink answers each DATA after 200 ms, like a real
+//     relay, and each node sends with 2 workers (--workers 8), so a node's
+//     throughput is bounded by its send concurrency × the relay's latency,
+//     not by this 2-core machine: the figure that shows whether nodes add
+//     capacity.
+//   - relay=0: no delay and codedesk's default 50 workers (12 sending): the
+//     CPU-bound figure, where every node shares the same two cores (with
+//     PostgreSQL, Dovecot and the harness).
 func BenchmarkScaleOut(b *testing.B) {
 	url := requireServers(b)
-	for _, lat := range []time.Duration{200 * time.Millisecond, 0} {
+	for _, v := range []struct {
+		name    string
+		lat     time.Duration
+		workers int
+	}{{"relay=200ms", 200 * time.Millisecond, 8}, {"relay=0", 0, 50}} {
 		for _, nodes := range []int{1, 2, 3} {
-			b.Run(fmt.Sprintf("latency=%s/nodes=%d", lat, nodes), func(b *testing.B) {
-				benchScaleOut(b, url, nodes, lat)
+			b.Run(fmt.Sprintf("%s/nodes=%d", v.name, nodes), func(b *testing.B) {
+				benchScaleOut(b, url, nodes, v.lat, v.workers)
 			})
 		}
 	}
 }
 
-func benchScaleOut(b *testing.B, url string, nodes int, lat time.Duration) {
+func benchScaleOut(b *testing.B, url string, nodes int, lat time.Duration, workers int) {
 	ctx := context.Background()
-	c, err := Start(ctx, Config{Nodes: nodes, NoFaults: true, SMTPDelay: lat, Workers: 8, DatabaseURL: url,
+	c, err := Start(ctx, Config{Nodes: nodes, NoFaults: true, SMTPDelay: lat, Workers: workers, DatabaseURL: url,
 		Seed: 1, Logger: testLogger(b)})
 	if err != nil {
 		b.Fatal(err)
@@ -101,11 +108,18 @@ func (c *Cluster) throughput(ctx context.Context, qs []question) (time.Duration,
 // BenchmarkFailover kills (SIGKILL) the node holding the mailbox lease,
 // appends a question at once and measures the time until the question is
 // stored on a case by the node that took over; several trials per
-// iteration, reporting the median and the max.
+// iteration, reporting the median and the max. ttl=3s is the harness's
+// lease, ttl=6s codedesk's default.
 func BenchmarkFailover(b *testing.B) {
 	url := requireServers(b)
+	for _, ttl := range []time.Duration{3 * time.Second, 6 * time.Second} {
+		b.Run("ttl="+ttl.String(), func(b *testing.B) { benchFailover(b, url, ttl) })
+	}
+}
+
+func benchFailover(b *testing.B, url string, ttl time.Duration) {
 	ctx := context.Background()
-	c, err := Start(ctx, Config{Nodes: 2, NoFaults: true, DatabaseURL: url, Seed: 1, Logger: testLogger(b)})
+	c, err := Start(ctx, Config{Nodes: 2, NoFaults: true, DatabaseURL: url, Seed: 1, LeaseTTL: ttl, Logger: testLogger(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

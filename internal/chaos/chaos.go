@@ -63,6 +63,8 @@ type Config struct {
 	CodeSets []string
 	// Workers per node (default 8: 8 on the mail queue, 2 on send).
 	Workers int
+	// LeaseTTL is the nodes' --imap-lease-ttl (default 3s).
+	LeaseTTL time.Duration
 	// SMTPDelay makes the sink wait before answering each DATA (a relay's
 	// latency; the benchmarks).
 	SMTPDelay time.Duration
@@ -112,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 8
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 3 * time.Second
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 3 * time.Minute

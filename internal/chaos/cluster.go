@@ -352,7 +352,7 @@ func (c *Cluster) addNode(name string, sqlite bool) error {
 		"--shutdown-timeout", "5s",
 	}
 	opt := map[string]string{
-		"--node-id": name, "--imap-lease-ttl": "3s", "--job-timeout": "10s",
+		"--node-id": name, "--imap-lease-ttl": cfg.LeaseTTL.String(), "--job-timeout": "10s",
 		"--rescue-stuck-after": "15s", "--retry-max-delay": "2s",
 	}
 	for _, f := range leaseFlags {
