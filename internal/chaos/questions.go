@@ -61,3 +61,5 @@ func makeQuestion(rng *rand.Rand, run string, i int, desk, deskAddr, from string
 		name, from, deskAddr, i, id, time.Now().Format(time.RFC1123Z), body, name)
 	return question{ID: id, From: from, Desk: desk, Raw: []byte(strings.ReplaceAll(raw, "\n", "\r\n"))}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xc0de)) }
