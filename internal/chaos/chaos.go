@@ -63,8 +63,16 @@ type Config struct {
 	CodeSets []string
 	// Workers per node (default 8: 8 on the mail queue, 2 on send).
 	Workers int
-	// LeaseTTL is the nodes' --imap-lease-ttl (default 3s).
-	LeaseTTL time.Duration
+	// LeaseTTL is the nodes' --imap-lease-ttl (default 3s); JobTimeout and
+	// RescueStuckAfter their --job-timeout (10s) and --rescue-stuck-after
+	// (15s).
+	LeaseTTL         time.Duration
+	JobTimeout       time.Duration
+	RescueStuckAfter time.Duration
+	// NoVerify runs the nodes without --imap-verify-folder, so a send
+	// interrupted in the accepted-not-recorded window is sent again: the
+	// harness's own test uses it to prove the check catches a duplicate.
+	NoVerify bool
 	// SMTPDelay makes the sink wait before answering each DATA (a relay's
 	// latency; the benchmarks).
 	SMTPDelay time.Duration
@@ -117,6 +125,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 3 * time.Second
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 10 * time.Second
+	}
+	if c.RescueStuckAfter <= 0 {
+		c.RescueStuckAfter = 15 * time.Second
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 3 * time.Minute

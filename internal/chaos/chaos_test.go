@@ -19,17 +19,22 @@ const EnvDatabaseURL = "CODEDESK_TEST_DATABASE_URL"
 // test when PostgreSQL or Dovecot is not available, and returns the URL.
 func requireServers(tb testing.TB) string {
 	tb.Helper()
+	requireDovecot(tb)
+	url := os.Getenv(EnvDatabaseURL)
+	if url == "" {
+		tb.Skipf("chaos: %s is not set; the harness runs its nodes on PostgreSQL", EnvDatabaseURL)
+	}
+	return url
+}
+
+func requireDovecot(tb testing.TB) {
+	tb.Helper()
 	if err := dovecottest.Available(); err != nil {
 		if os.Getenv(dovecottest.EnvRequire) == "1" {
 			tb.Fatalf("chaos: %v (%s=1 requires Dovecot)", err, dovecottest.EnvRequire)
 		}
 		tb.Skipf("chaos: %v; install dovecot-imapd and run as root (or set %s=1 to make this a failure)", err, dovecottest.EnvRequire)
 	}
-	url := os.Getenv(EnvDatabaseURL)
-	if url == "" {
-		tb.Skipf("chaos: %s is not set; the harness runs its nodes on PostgreSQL", EnvDatabaseURL)
-	}
-	return url
 }
 
 func testLogger(tb testing.TB) *slog.Logger {
@@ -50,6 +55,7 @@ func TestChaosShort(t *testing.T) {
 		t.Skip("chaos: starts real processes and servers; skipped with -short")
 	}
 	url := requireServers(t)
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cfg := Config{
@@ -75,5 +81,46 @@ func TestChaosShort(t *testing.T) {
 	}
 	if res.IMAPIdleCuts+res.IMAPFetchCuts+res.IMAPAllCuts == 0 || res.SMTPFaults == 0 {
 		t.Fatalf("chaos: IMAP cuts %d/%d/%d, SMTP faults %d; want some of each", res.IMAPIdleCuts, res.IMAPFetchCuts, res.IMAPAllCuts, res.SMTPFaults)
+	}
+}
+
+// TestChaosCatchesDuplicates proves the check can fail: the SQLite node
+// runs without --imap-verify-folder, so a send killed between the server
+// accepting it and the node recording it has nothing to be verified
+// against and is sent again when its job is rescued. The harness must
+// report those questions as answered twice (and no Sent-copy recovery).
+func TestChaosCatchesDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos: starts real processes and servers; skipped with -short")
+	}
+	requireDovecot(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Config{
+		Nodes: 0, SQLiteNode: true, Questions: 20, Kills: 2, WindowKills: 2, NoVerify: true,
+		JobTimeout: 3 * time.Second, RescueStuckAfter: 5 * time.Second,
+		Pace: 200 * time.Millisecond, Seed: 7, Binary: os.Getenv("CODEDESK_CHAOS_BINARY"),
+		Timeout: 60 * time.Second, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("chaos: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(res.RunDir) }) // kept by Run because the run "failed"
+	var out strings.Builder
+	res.Print(&out)
+	t.Logf("chaos run without verification:\n%s", out.String())
+	if res.WindowKills != 2 {
+		t.Fatalf("kills in the send window = %d, want 2", res.WindowKills)
+	}
+	if res.AnsweredTwice < 1 || res.OK() || res.CopyRecovered != 0 {
+		t.Fatalf("answered twice = %d, OK = %v, recorded from a copy = %d; want the duplicates caught", res.AnsweredTwice, res.OK(), res.CopyRecovered)
+	}
+	found := false
+	for _, p := range res.Problems {
+		found = found || strings.Contains(p, "answered more than once")
+	}
+	if !found {
+		t.Fatalf("problems %q do not name the duplicates", res.Problems)
 	}
 }

@@ -341,7 +341,6 @@ func (c *Cluster) addNode(name string, sqlite bool) error {
 		"--database-url", dbURL, "--no-migrate",
 		"--imap-addr", c.proxy.addr(), "--imap-username", user, "--imap-password", c.dove.Password(user),
 		"--imap-mailbox", "INBOX", "--imap-poll-interval", "1s", "--imap-timeout", "5s",
-		"--imap-verify-folder", verifyFolder,
 		"--smtp-addr", c.sink.Addr(), "--smtp-username=", "--smtp-timeout", "10s", "--smtp-copy-grace", "2s",
 		"--from", addr,
 		"--auto-send", "--min-confidence", "0",
@@ -351,9 +350,12 @@ func (c *Cluster) addNode(name string, sqlite bool) error {
 		"--log-format", "json", "--log-level", "info",
 		"--shutdown-timeout", "5s",
 	}
+	if !cfg.NoVerify {
+		args = append(args, "--imap-verify-folder", verifyFolder)
+	}
 	opt := map[string]string{
-		"--node-id": name, "--imap-lease-ttl": cfg.LeaseTTL.String(), "--job-timeout": "10s",
-		"--rescue-stuck-after": "15s", "--retry-max-delay": "2s",
+		"--node-id": name, "--imap-lease-ttl": cfg.LeaseTTL.String(), "--job-timeout": cfg.JobTimeout.String(),
+		"--rescue-stuck-after": cfg.RescueStuckAfter.String(), "--retry-max-delay": "2s",
 	}
 	for _, f := range leaseFlags {
 		if !contains(c.missing, f) {
