@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -196,7 +195,7 @@ func (r *Result) OK() bool { return len(r.Problems) == 0 }
 // Run sets a cluster up, delivers cfg.Questions while injecting the
 // faults, waits for quiescence and checks the result. An error means the
 // harness itself could not run; a broken promise is in Result.Problems.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	cfg = cfg.withDefaults()
 	if cfg.Nodes == 0 && !cfg.SQLiteNode {
 		return nil, errors.New("no nodes to run")
@@ -211,12 +210,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Seed: cfg.Seed, Nodes: cfg.Nodes, SQLiteNode: cfg.SQLiteNode, RunDir: c.dir,
 		MissingFlags: c.missing, Unexpected: map[string][]string{}}
 	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w (run directory kept: %s)", err, c.dir)
+		}
+		if err != nil || !res.OK() {
+			c.Keep()
+		}
 		c.Close()
 		for _, n := range c.nodes {
 			res.GracefulStops += n.stoppedOK
-		}
-		if res.OK() && !cfg.KeepRunDir && cfg.RunDir == "" {
-			os.RemoveAll(c.dir)
 		}
 	}()
 	for _, n := range c.nodes {

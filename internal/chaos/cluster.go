@@ -61,6 +61,9 @@ type Cluster struct {
 	missing  []string // lease/timing flags the binary does not have
 	rejected map[string]bool
 
+	ownDir bool // the run dir is a temp dir of ours: Close removes it unless keep
+	keep   atomic.Bool
+
 	windowArm   atomic.Int32 // kills wanted in the accepted-not-recorded window
 	windowKills atomic.Int32
 	windowMiss  atomic.Int32 // armed, message accepted, but no node found to kill
@@ -76,16 +79,21 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	c := &Cluster{cfg: cfg, log: cfg.Logger, rejected: map[string]bool{}}
 	defer func() {
 		if err != nil {
+			c.keep.Store(true) // the node logs tell why
 			c.Close()
 		}
 	}()
+	c.keep.Store(cfg.KeepRunDir)
 	if cfg.RunDir != "" {
 		c.dir = cfg.RunDir
 		if err := os.MkdirAll(c.dir, 0o755); err != nil {
 			return nil, err
 		}
-	} else if c.dir, err = os.MkdirTemp("", "codedesk-chaos-"); err != nil {
-		return nil, err
+	} else {
+		if c.dir, err = os.MkdirTemp("", "codedesk-chaos-"); err != nil {
+			return nil, err
+		}
+		c.ownDir = true
 	}
 	// Dovecot's unprivileged processes must traverse it.
 	if err := os.Chmod(c.dir, 0o755); err != nil {
@@ -157,8 +165,8 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 func (c *Cluster) Dir() string { return c.dir }
 
 // Close stops the nodes (SIGTERM, then SIGKILL), the servers, and drops the
-// PostgreSQL schema. The run directory stays unless cfg.KeepRunDir is
-// false and the run passed (Run decides).
+// PostgreSQL schema. It removes the run directory when it made it (no
+// cfg.RunDir), unless cfg.KeepRunDir is set or the run failed (Keep).
 func (c *Cluster) Close() {
 	var wg sync.WaitGroup
 	for _, n := range c.nodes {
@@ -192,7 +200,13 @@ func (c *Cluster) Close() {
 			conn.Close(ctx)
 		}
 	}
+	if c.ownDir && !c.keep.Load() {
+		_ = os.RemoveAll(c.dir)
+	}
 }
+
+// Keep makes Close leave the run directory (logs) in place.
+func (c *Cluster) Keep() { c.keep.Store(true) }
 
 // binary returns cfg.Binary, or builds ./cmd/codedesk into the run dir.
 func (c *Cluster) binary(ctx context.Context) (string, error) {
