@@ -91,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(5, 15*time.Minute)}
+	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(cfg.DB, 5, 15*time.Minute)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
