@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/codedesk/codedesk/internal/config"
@@ -197,11 +196,9 @@ func jobArgs(j dump.Job) (river.JobArgs, error) {
 }
 
 func printRows(w io.Writer, tables []string, rows map[string]int64) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	for _, t := range tables {
-		fmt.Fprintf(tw, "  %s\t%d\t\n", t, rows[t])
+		fmt.Fprintf(w, "  %-20s %9d\n", t, rows[t])
 	}
-	_ = tw.Flush()
 }
 
 func kindsSummary(kinds map[string]int) string {
