@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/codedesk/codedesk/internal/dbtest"
 	"github.com/codedesk/codedesk/internal/store"
 	"github.com/codedesk/codedesk/queue"
@@ -199,5 +200,42 @@ func TestExportImportCommands(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, filepath.Join(dir, "missing.db"), "export", "--out", "-"); code == 0 || !strings.Contains(errs, "no database to export") {
 		t.Errorf("export of a missing file = %d, %q", code, errs)
+	}
+}
+
+// TestDeployEnvFileListsEverySetting keeps docs/deploy/codedesk.env, the
+// operator's environment file, in step with `codedesk serve`: every
+// CODEDESK_* variable of serve appears in it (set or commented out).
+func TestDeployEnvFileListsEverySetting(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "deploy", "codedesk.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#?(CODEDESK_[A-Z0-9_]+)=`).FindAllStringSubmatch(string(b), -1) {
+		listed[m[1]] = true
+	}
+	var c cli
+	parser, err := kong.New(&c, kong.Name("codedesk"), kong.Vars{"version": version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, node := range parser.Model.Children {
+		if node.Name != "serve" {
+			continue
+		}
+		for _, f := range node.Flags {
+			for _, env := range f.Envs {
+				n++
+				if !listed[env] {
+					t.Errorf("docs/deploy/codedesk.env does not list %s (--%s, default %q)", env, f.Name, f.Default)
+				}
+			}
+		}
+	}
+	if n < 40 {
+		t.Fatalf("found only %d serve settings: is the serve command still there?", n)
 	}
 }
