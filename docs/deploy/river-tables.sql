@@ -23,9 +23,10 @@ ALTER TABLE mailbox_checkpoints SET (autovacuum_vacuum_scale_factor = 0, autovac
 
 -- The role the nodes connect as (replace codedesk): no statement of a node
 -- should run for a minute; a stuck one is cancelled and its job retried.
--- `codedesk import` and `codedesk codes import` of the full NCCI files run
--- longer COPYs: give them ...&statement_timeout=0 in their database URL
--- (pgx passes unknown URL parameters on as session settings).
+-- `codedesk export`, `codedesk import` and `codedesk codes import` of the
+-- full NCCI files run longer statements: give them ...&statement_timeout=0
+-- in their database URL (pgx passes unknown URL parameters on as session
+-- settings).
 -- ALTER ROLE codedesk SET statement_timeout = '60s';
 -- ALTER ROLE codedesk SET lock_timeout = '10s';
 -- ALTER ROLE codedesk SET idle_in_transaction_session_timeout = '60s';
