@@ -70,6 +70,9 @@ func seed(t *testing.T, db *store.DB) seeded {
 	if err := store.CreateSession(ctx, db, store.Session{TokenHash: "feedface", UserID: admin.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.AddEvent(ctx, db, 0, "admin@desk.test", "signed_in", ""); err != nil { // no case: NULL case_id
+		t.Fatal(err)
+	}
 	if err := store.SaveCheckpoint(ctx, db, store.Checkpoint{Mailbox: "INBOX", UIDValidity: 4242, LastUID: 17, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
