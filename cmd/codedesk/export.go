@@ -30,7 +30,7 @@ type exportCmd struct {
 // Run implements the command.
 func (c *exportCmd) Run(ctx context.Context, std stdio) error {
 	if err := sqliteExists(c.Database.URL); err != nil {
-		return err
+		return fmt.Errorf("no database to export: %w", err)
 	}
 	db, err := openDB(ctx, c.Database)
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *exportCmd) Run(ctx context.Context, std stdio) error {
 }
 
 // sqliteExists refuses a SQLite path that does not exist (opening it would
-// create an empty database and export nothing).
+// create an empty database).
 func sqliteExists(dbURL string) error {
 	if store.IsPostgresURL(dbURL) {
 		return nil
@@ -89,10 +89,8 @@ func sqliteExists(dbURL string) error {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no database to export: %w", err)
-	}
-	return nil
+	_, err := os.Stat(path)
+	return err
 }
 
 // printExport prints what an export wrote.
@@ -114,6 +112,9 @@ type importCmd struct {
 
 // Run implements the command.
 func (c *importCmd) Run(ctx context.Context, std stdio) error {
+	if err := sqliteExists(c.Database.URL); err != nil {
+		return fmt.Errorf("no database to import into (create it with `codedesk migrate` first): %w", err)
+	}
 	var r io.Reader = std.In
 	if c.In != "-" {
 		f, err := os.Open(c.In)

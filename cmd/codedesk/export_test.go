@@ -198,8 +198,15 @@ func TestExportImportCommands(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "truncated or corrupt") || !strings.Contains(errs, "nothing was imported") {
 		t.Errorf("import of a truncated archive = %d, %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, filepath.Join(dir, "missing.db"), "export", "--out", "-"); code == 0 || !strings.Contains(errs, "no database to export") {
+	missing := filepath.Join(dir, "missing.db")
+	if code, _, errs := runCLI(t, missing, "export", "--out", "-"); code == 0 || !strings.Contains(errs, "no database to export") {
 		t.Errorf("export of a missing file = %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, missing, "import", "--in", archive); code == 0 || !strings.Contains(errs, "codedesk migrate") {
+		t.Errorf("import into a missing file = %d, %q", code, errs)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("export or import created %s: %v", missing, err)
 	}
 }
 
