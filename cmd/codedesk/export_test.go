@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,6 +55,9 @@ func seedPipeline(t *testing.T, dbURL string) []string {
 		return q.InsertManyTx(ctx, tx, []river.JobArgs{
 			queue.IngestArgs{MessageID: m.ID},
 			queue.SendArgs{DraftID: d.ID},
+			queue.AnalyseArgs{CaseID: caseIDs[0], MessageID: m.ID},
+			queue.DraftArgs{CaseID: caseIDs[0], AnalysisID: 7},
+			queue.SentCopyArgs{MessageID: m.ID},
 			queue.AnalyseArgs{CaseID: caseIDs[2], MessageID: 99}, // completed below
 		})
 	})
@@ -60,13 +65,14 @@ func seedPipeline(t *testing.T, dbURL string) []string {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if _, err := db.Exec(ctx, "UPDATE river_job SET state = 'completed', attempt = 1, attempted_at = ?, finalized_at = ? WHERE kind = 'analyse'", now, now); err != nil {
+	if _, err := db.Exec(ctx, "UPDATE river_job SET state = 'completed', attempt = 1, attempted_at = ?, finalized_at = ? WHERE id = (SELECT MAX(id) FROM river_job)", now, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(ctx, "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = ? WHERE kind = 'send'", now); err != nil {
 		t.Fatal(err)
 	}
-	return []string{`ingest {"message_id":1}`, `send {"draft_id":1}`}
+	return []string{`analyse {"case_id":1,"message_id":1}`, `draft {"case_id":1,"analysis_id":7}`,
+		`ingest {"message_id":1}`, `send {"draft_id":1}`, `sent_copy {"message_id":1}`}
 }
 
 // riverJobs lists a database's jobs still to be worked as "kind args".
@@ -140,7 +146,7 @@ func TestExportImportCommands(t *testing.T) {
 		t.Fatalf("export --force = %d, %q", code, errs)
 	}
 	spaces := regexp.MustCompile(` +`)
-	for _, s := range []string{"exported the sqlite database to " + archive, " cases 3\n", "pending jobs carried: 2 (ingest 1, send 1)", "1 of them were running"} {
+	for _, s := range []string{"exported the sqlite database to " + archive, " cases 3\n", "pending jobs carried: 5 (analyse 1, draft 1, ingest 1, send 1, sent_copy 1)", "1 of them were running"} {
 		if !strings.Contains(spaces.ReplaceAllString(out, " "), s) {
 			t.Errorf("export output lacks %q:\n%s", s, out)
 		}
@@ -154,7 +160,7 @@ func TestExportImportCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import = %d, %q", code, errs)
 	}
-	if !strings.Contains(out, "the next case will be #4") || !strings.Contains(out, "pending jobs enqueued again: 2") {
+	if !strings.Contains(out, "the next case will be #4") || !strings.Contains(out, "pending jobs enqueued again: 5") {
 		t.Errorf("import output:\n%s", out)
 	}
 	if got := riverJobs(t, dst); !slices.Equal(got, want) {
@@ -197,6 +203,32 @@ func TestExportImportCommands(t *testing.T) {
 	code, _, errs = runCLI(t, fresh, "import", "--in", bad)
 	if code == 0 || !strings.Contains(errs, "truncated or corrupt") || !strings.Contains(errs, "nothing was imported") {
 		t.Errorf("import of a truncated archive = %d, %q", code, errs)
+	}
+	// A job kind this codedesk does not know: refused, nothing imported.
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unknown bytes.Buffer
+	zw := gzip.NewWriter(&unknown)
+	_, _ = zw.Write(bytes.Replace(plain, []byte(`"kind":"send"`), []byte(`"kind":"teleport"`), 1))
+	_ = zw.Close()
+	code, _, errs = runWithInput(t, unknown.String(), "import", "--in", "-", "--database-url", fresh)
+	if code == 0 || !strings.Contains(errs, `"teleport" job this codedesk does not know`) {
+		t.Errorf("import of an unknown job kind = %d, %q", code, errs)
+	}
+	fdb, err := store.Open(context.Background(), fresh, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fdb.Close()
+	var n int
+	if err := fdb.QueryRow(context.Background(), "SELECT (SELECT COUNT(*) FROM cases) + (SELECT COUNT(*) FROM river_job)").Scan(&n); err != nil || n != 0 {
+		t.Errorf("failed imports left %d rows (%v)", n, err)
 	}
 	missing := filepath.Join(dir, "missing.db")
 	if code, _, errs := runCLI(t, missing, "export", "--out", "-"); code == 0 || !strings.Contains(errs, "no database to export") {
