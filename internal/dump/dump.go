@@ -276,7 +276,7 @@ func exportTable(ctx context.Context, tx *store.Tx, table string, enc *json.Enco
 // pendingJobs reads the River jobs that still have work to do.
 func pendingJobs(ctx context.Context, tx *store.Tx) ([]Job, error) {
 	in := "'" + strings.Join(pendingStates, "', '") + "'"
-	query := `SELECT kind, args, state FROM river_job WHERE state IN (` + in + `) ORDER BY id`
+	query := `SELECT kind, json(args), state FROM river_job WHERE state IN (` + in + `) ORDER BY id` // riversqlite keeps args as SQLite JSONB (a blob); json() gives the text
 	if tx.Dialect() == store.Postgres {
 		query = `SELECT kind, args::text, state::text FROM river_job WHERE state IN (` + in + `) ORDER BY id`
 	}
