@@ -18,8 +18,8 @@ ALTER TABLE river_job SET (
 ALTER TABLE river_leader SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50);
 ALTER TABLE river_queue SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50);
 ALTER TABLE mailbox_checkpoints SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50);
--- mailbox_leases comes with issue #7's lease (renewed every ttl/3):
--- ALTER TABLE mailbox_leases SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50);
+-- The mailbox lease row is renewed every ttl/3 (2 s by default):
+ALTER TABLE leases SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50);
 
 -- The role the nodes connect as (replace codedesk): no statement of a node
 -- should run for a minute; a stuck one is cancelled and its job retried.

@@ -47,7 +47,8 @@ var Tables = []string{
 var Skipped = map[string]string{
 	"sessions":            "sign-ins are live credentials tied to one deployment; staff sign in again after the move",
 	"codedesk_migrations": "the target is migrated by `codedesk migrate`; the archive's migration list must match it",
-	"mailbox_leases":      "who polls a mailbox is runtime state; a node takes the lease within one ttl after start",
+	"leases":              "who polls a mailbox is runtime state; a node takes the lease within one ttl after start",
+	"sign_in_failures":    "the sign-in throttle's recent failures age out within 15 minutes; nothing to keep",
 }
 
 // skipReason says why a live table is not exported, or "" when it must be.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	pw := r.PostForm.Get("password")
 	form := loginForm{Email: email, Next: r.PostForm.Get("next")}
-	ip := clientIP(r)
+	ip := clientIP(r, s.cfg.TrustedProxies)
 	wait, err := s.limiter.blocked(ctx, email, ip, s.now())
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, "The database is not answering; try again shortly.", err)
@@ -147,10 +148,46 @@ func safeNext(next string) string {
 	return next
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address of the browser: the connection's peer, or, when
+// the peer is a trusted proxy, the rightmost address in X-Forwarded-For
+// that is not a trusted proxy (the leftmost entries are whatever the client
+// chose to send).
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(trusted) == 0 {
+		return host
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(host) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(h); err != nil {
+			break // garbage: stop at the last address we can vouch for
+		}
+		if !isTrusted(h) {
+			return h
+		}
+		host = h
 	}
 	return host
 }
