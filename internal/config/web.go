@@ -14,7 +14,7 @@ type Web struct {
 	SessionIdle         time.Duration `name:"session-idle-timeout" env:"CODEDESK_SESSION_IDLE_TIMEOUT" default:"30m" help:"Sign a desk user out after this long without a request."`
 	SessionMaxAge       time.Duration `name:"session-max-age" env:"CODEDESK_SESSION_MAX_AGE" default:"12h" help:"Sign a desk user out this long after sign-in, whatever the activity."`
 	SecureCookies       bool          `name:"secure-cookies" env:"CODEDESK_SECURE_COOKIES" help:"Mark desk cookies Secure on plain HTTP too (set it behind a TLS-terminating proxy; cookies on TLS are always Secure)."`
-	TrustedProxies      []string      `name:"trusted-proxies" env:"CODEDESK_TRUSTED_PROXIES" sep:"," help:"Addresses or CIDR ranges of the load balancers in front of the desk, whose X-Forwarded-For names the browser's address (for the sign-in throttle and the audit trail). Empty: X-Forwarded-For is ignored."`
+	TrustedProxies      []string      `name:"trusted-proxies" env:"CODEDESK_TRUSTED_PROXIES" sep:"," help:"Addresses or CIDR ranges of the load balancers in front of the desk, whose X-Forwarded-For names the browser's address (for the sign-in throttle). Empty: X-Forwarded-For is ignored."`
 }
 
 // Proxies parses TrustedProxies.
