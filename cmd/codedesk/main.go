@@ -37,6 +37,8 @@ type cli struct {
 	Ask     askCmd           `cmd:"" help:"Email a question to the desk as the demo coder and print the threaded reply."`
 	Review  reviewCmd        `cmd:"" help:"Work the review queue from a terminal."`
 	Users   usersCmd         `cmd:"" help:"Manage the staff accounts of the web desk."`
+	Export  exportCmd        `cmd:"" help:"Write the whole database (cases, mail, drafts, audit trail, users, code sets) as one portable archive."`
+	Import  importCmd        `cmd:"" help:"Load an archive written by export into an empty, migrated database (SQLite or PostgreSQL)."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 

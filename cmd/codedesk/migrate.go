@@ -32,19 +32,22 @@ func (c *migrateCmd) Run(ctx context.Context, io stdio) error {
 	return nil
 }
 
-// migrateAll applies River's migrations, then codedesk's.
+// migrateAll applies River's migrations, then codedesk's, under a lock so
+// that nodes started together do not collide.
 func migrateAll(ctx context.Context, db *store.DB, log *slog.Logger) error {
-	if err := queue.Migrate(ctx, db); err != nil {
-		return err
-	}
-	res, err := store.Migrate(ctx, db)
-	if err != nil {
-		return err
-	}
-	for _, m := range res.Applied {
-		log.Info("migration applied", "version", m.Version, "name", m.Name)
-	}
-	return nil
+	return store.WithMigrationLock(ctx, db, func() error {
+		if err := queue.Migrate(ctx, db); err != nil {
+			return err
+		}
+		res, err := store.Migrate(ctx, db)
+		if err != nil {
+			return err
+		}
+		for _, m := range res.Applied {
+			log.Info("migration applied", "version", m.Version, "name", m.Name)
+		}
+		return nil
+	})
 }
 
 // importCodeSetsDir imports every code-set file found under dir; releases

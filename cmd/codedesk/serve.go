@@ -293,9 +293,13 @@ func (n *node) startHTTP(ctx context.Context) error {
 			return err
 		}
 	}
+	proxies, err := n.cfg.Web.Proxies()
+	if err != nil {
+		return err
+	}
 	desk, err := web.New(web.Config{DB: n.db, Actions: n.q, Jobs: jobs, Logger: n.cfg.Logger.With("component", "web"),
 		FirstResponseTarget: n.cfg.Web.FirstResponseTarget, IdleTimeout: n.cfg.Web.SessionIdle,
-		SessionMaxAge: n.cfg.Web.SessionMaxAge, SecureCookies: n.cfg.Web.SecureCookies})
+		SessionMaxAge: n.cfg.Web.SessionMaxAge, SecureCookies: n.cfg.Web.SecureCookies, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,18 @@ type ImportResult struct {
 // already imported with identical content is left alone. It stops at the
 // first file that fails and returns the results so far with the error;
 // files imported before it stay imported, the failed one leaves no trace.
-func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOptions) ([]ImportResult, error) {
+//
+// Imports are serialised across nodes (store.LockCodeSets): several nodes
+// started together with the same --codesets-dir import each release once.
+func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOptions) (out []ImportResult, err error) {
+	err = store.WithLock(ctx, db, store.LockCodeSets, func() error {
+		out, err = importPaths(ctx, db, paths, opts)
+		return err
+	})
+	return out, err
+}
+
+func importPaths(ctx context.Context, db *store.DB, paths []string, opts ImportOptions) ([]ImportResult, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -76,7 +87,7 @@ func Import(ctx context.Context, db *store.DB, paths []string, opts ImportOption
 			if err != nil {
 				return out, err
 			}
-			res, err := Import(ctx, db, files, opts)
+			res, err := importPaths(ctx, db, files, opts)
 			out = append(out, res...)
 			if err != nil {
 				return out, err
@@ -337,7 +348,7 @@ func importZip(ctx context.Context, db *store.DB, path string, opts ImportOption
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: the archive holds no code-set file", path)
 	}
-	res, err := Import(ctx, db, files, opts)
+	res, err := importPaths(ctx, db, files, opts)
 	for i := range res {
 		res[i].File = path + ":" + filepath.Base(res[i].File)
 	}

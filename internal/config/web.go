@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -12,6 +14,32 @@ type Web struct {
 	SessionIdle         time.Duration `name:"session-idle-timeout" env:"CODEDESK_SESSION_IDLE_TIMEOUT" default:"30m" help:"Sign a desk user out after this long without a request."`
 	SessionMaxAge       time.Duration `name:"session-max-age" env:"CODEDESK_SESSION_MAX_AGE" default:"12h" help:"Sign a desk user out this long after sign-in, whatever the activity."`
 	SecureCookies       bool          `name:"secure-cookies" env:"CODEDESK_SECURE_COOKIES" help:"Mark desk cookies Secure on plain HTTP too (set it behind a TLS-terminating proxy; cookies on TLS are always Secure)."`
+	TrustedProxies      []string      `name:"trusted-proxies" env:"CODEDESK_TRUSTED_PROXIES" sep:"," help:"Addresses or CIDR ranges of the load balancers in front of the desk, whose X-Forwarded-For names the browser's address (for the sign-in throttle). Empty: X-Forwarded-For is ignored."`
+}
+
+// Proxies parses TrustedProxies.
+func (w Web) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range w.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("trusted-proxies: %q is not an address or CIDR range", s)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is not an address or CIDR range", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Validate checks the desk settings.
@@ -25,6 +53,9 @@ func (w Web) Validate() error {
 	}
 	if w.SessionMaxAge < w.SessionIdle {
 		errs = append(errs, fmt.Errorf("session-max-age: %v must not be below session-idle-timeout %v", w.SessionMaxAge, w.SessionIdle))
+	}
+	if _, err := w.Proxies(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

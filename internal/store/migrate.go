@@ -130,3 +130,46 @@ func execScript(ctx context.Context, tx *Tx, script string) error {
 	_, err := tx.stx.ExecContext(ctx, script)
 	return err
 }
+
+// Database-wide lock ids (PostgreSQL advisory locks) for WithLock.
+const (
+	// LockMigrations is held around all migrations ("codd"; the
+	// per-migration transaction lock in Migrate is 0x636f6465).
+	LockMigrations int64 = 0x636f6464
+	// LockCodeSets is held while code sets are imported.
+	LockCodeSets int64 = 0x636f6473
+)
+
+// WithMigrationLock runs fn under LockMigrations, so that nodes started
+// together migrate one after the other (River's migrator takes no lock of
+// its own, and concurrent CREATE TABLEs collide on PostgreSQL).
+func WithMigrationLock(ctx context.Context, db *DB, fn func() error) error {
+	return WithLock(ctx, db, LockMigrations, fn)
+}
+
+// WithLock runs fn while holding a database-wide lock: a session advisory
+// lock on a connection of its own on PostgreSQL. On SQLite, where one node
+// owns the file, fn runs at once (its single writer serialises writes).
+// Do not nest WithLock calls with the same id: the inner one would wait for
+// the outer one forever.
+func WithLock(ctx context.Context, db *DB, id int64, fn func() error) error {
+	if db.Dialect() != Postgres {
+		return fn()
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("taking database lock %#x: %w", id, err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
+		return fmt.Errorf("taking database lock %#x: %w", id, err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", id); err != nil {
+			// The lock dies with the connection: close it rather than
+			// return it to the pool still locked.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn()
+}

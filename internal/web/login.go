@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +48,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	pw := r.PostForm.Get("password")
 	form := loginForm{Email: email, Next: r.PostForm.Get("next")}
-	ip := clientIP(r)
-	if wait := s.limiter.blocked(email, ip, s.now()); wait > 0 {
+	ip := clientIP(r, s.cfg.TrustedProxies)
+	wait, err := s.limiter.blocked(ctx, email, ip, s.now())
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "The database is not answering; try again shortly.", err)
+		return
+	}
+	if wait > 0 {
 		form.Error = "Too many failed attempts. Try again in " + wait.Round(time.Minute).String() + "."
 		_ = store.AddEvent(ctx, s.cfg.DB, 0, email, "sign_in_throttled", "")
 		s.render(w, r, http.StatusTooManyRequests, "login", "Sign in", form)
@@ -67,7 +74,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.log.ErrorContext(ctx, "verifying password", "user_id", u.ID, "error", verr)
 	}
 	if err != nil || !ok || u.Disabled {
-		s.limiter.fail(email, ip, s.now())
+		if err := s.limiter.fail(ctx, email, ip, s.now()); err != nil {
+			s.log.ErrorContext(ctx, "recording a failed sign-in", "error", err)
+		}
 		actor := email
 		if err != nil {
 			actor = "unknown account"
@@ -78,7 +87,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", form)
 		return
 	}
-	s.limiter.reset(email, ip)
+	if err := s.limiter.reset(ctx, email); err != nil {
+		s.log.WarnContext(ctx, "clearing failed sign-ins", "error", err)
+	}
 	token, err := newToken()
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "Could not start a session.", err)
@@ -137,25 +148,61 @@ func safeNext(next string) string {
 	return next
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address of the browser: the connection's peer, or, when
+// the peer is a trusted proxy, the rightmost address in X-Forwarded-For
+// that is not a trusted proxy (the leftmost entries are whatever the client
+// chose to send).
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(trusted) == 0 {
+		return host
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(host) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(h); err != nil {
+			break // garbage: stop at the last address we can vouch for
+		}
+		if !isTrusted(h) {
+			return h
+		}
+		host = h
 	}
 	return host
 }
 
 // loginLimiter refuses sign-in for an account, or from an address, after
-// max failures within window, until the window has passed.
+// max failures within window, until the window has passed. Failures are
+// counted in the database, so every node behind a load balancer sees them.
 type loginLimiter struct {
-	mu     sync.Mutex
+	db     *store.DB
 	max    int
 	window time.Duration
-	fails  map[string][]time.Time
 }
 
-func newLoginLimiter(max int, window time.Duration) *loginLimiter {
-	return &loginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
+func newLoginLimiter(db *store.DB, max int, window time.Duration) *loginLimiter {
+	return &loginLimiter{db: db, max: max, window: window}
 }
 
 func (l *loginLimiter) keys(email, ip string) []string {
@@ -164,51 +211,29 @@ func (l *loginLimiter) keys(email, ip string) []string {
 	return []string{"email:" + email, "ip:" + ip}
 }
 
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) > l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-func (l *loginLimiter) blocked(email, ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// blocked returns how long sign-in stays refused (0: allowed).
+func (l *loginLimiter) blocked(ctx context.Context, email, ip string, now time.Time) (time.Duration, error) {
 	var wait time.Duration
 	for i, k := range l.keys(email, ip) {
 		limit := l.max
 		if i == 1 {
 			limit = l.max * 4
 		}
-		ts := l.recent(k, now)
+		ts, err := store.RecentSignInFailures(ctx, l.db, k, now.Add(-l.window), limit)
+		if err != nil {
+			return 0, err
+		}
 		if len(ts) >= limit {
-			wait = max(wait, l.window-now.Sub(ts[len(ts)-limit]))
+			wait = max(wait, l.window-now.Sub(ts[len(ts)-1]))
 		}
 	}
-	return wait
+	return wait, nil
 }
 
-func (l *loginLimiter) fail(email, ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > 100_000 { // bound memory under a spray of addresses
-		l.fails = map[string][]time.Time{}
-	}
-	for _, k := range l.keys(email, ip) {
-		l.fails[k] = append(l.recent(k, now), now)
-	}
+func (l *loginLimiter) fail(ctx context.Context, email, ip string, now time.Time) error {
+	return store.AddSignInFailure(ctx, l.db, l.keys(email, ip), now, now.Add(-l.window))
 }
 
-func (l *loginLimiter) reset(email, ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, "email:"+email)
+func (l *loginLimiter) reset(ctx context.Context, email string) error {
+	return store.ClearSignInFailures(ctx, l.db, "email:"+email)
 }

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -57,6 +58,9 @@ type Config struct {
 	// behind a TLS-terminating proxy). Cookies on a TLS connection are
 	// always Secure.
 	SecureCookies bool
+	// TrustedProxies are the load balancers whose X-Forwarded-For header
+	// names the client (nil: the header is ignored).
+	TrustedProxies []netip.Prefix
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -91,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(5, 15*time.Minute)}
+	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(cfg.DB, 5, 15*time.Minute)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -459,3 +459,32 @@ func TestClaimRace(t *testing.T) {
 		t.Errorf("assignee after take-over = %q", cs.Assignee)
 	}
 }
+
+// TestSignInThrottleIsShared runs two desks (two nodes) on one database:
+// failures on either count toward the same limit.
+func TestSignInThrottleIsShared(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newBundle(t, db, setupOpts{})
+		b := newBundle(t, db, setupOpts{})
+		ca, cb := a.client(t), b.client(t)
+		for i := 0; i < 5; i++ {
+			c := ca
+			if i%2 == 1 {
+				c = cb
+			}
+			if res := c.post("/login", url.Values{"email": {"rita@codedesk.test"}, "password": {"wrong wrong wrong"}}); res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("attempt %d = %d, want 401", i, res.StatusCode)
+			}
+		}
+		for name, c := range map[string]*client{"a": ca, "b": cb} {
+			if res := c.post("/login", url.Values{"email": {"rita@codedesk.test"}, "password": {testPassword}}); res.StatusCode != http.StatusTooManyRequests {
+				t.Errorf("node %s: sign-in after 5 failures spread over two nodes = %d, want 429", name, res.StatusCode)
+			}
+		}
+		// Another account is not affected.
+		if res := cb.post("/login", url.Values{"email": {"adam@codedesk.test"}, "password": {testPassword}}); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("another account's sign-in = %d, want 303", res.StatusCode)
+		}
+	}, migrateRiver)
+}
