@@ -43,6 +43,10 @@ type Config struct {
 	// DATA; Rejects recipients answered 550 (default 3).
 	IMAPCuts        int
 	DovecotRestarts int
+	// RollingRestarts (default 1) restart every node in turn with SIGTERM
+	// mid-run, as an upgrade would: each must exit 0 within its shutdown
+	// bound and come back before the next one stops.
+	RollingRestarts int
 	SMTPBursts      int
 	Rejects         int
 	// NoFaults turns every fault off (the benchmarks).
@@ -109,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DovecotRestarts <= 0 {
 		c.DovecotRestarts = 1
+	}
+	if c.RollingRestarts <= 0 {
+		c.RollingRestarts = 1
 	}
 	if c.SMTPBursts <= 0 {
 		c.SMTPBursts = max(3, c.Questions/60)
@@ -178,7 +185,12 @@ type Result struct {
 	SentFileFails int // replies refused with 451 because Sent was unreachable
 	Unexpected    map[string][]string
 	GracefulStops int
-	MissingFlags  []string
+	// Rolling restarts done, nodes stopped by SIGTERM in them, and how many
+	// of those exited 0 within the bound.
+	Rolling      int
+	RollingNodes int
+	RollingClean int
+	MissingFlags []string
 
 	Wall      time.Duration // delivery start → quiescent
 	DeliverIn time.Duration
@@ -220,6 +232,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		for _, n := range c.nodes {
 			res.GracefulStops += n.stoppedOK
 		}
+		res.GracefulStops -= res.RollingClean // those were mid-run
 	}()
 	for _, n := range c.nodes {
 		res.Logs = append(res.Logs, n.logPath)
@@ -308,6 +321,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	res.IMAPFetchCuts = int(c.proxy.fetchCuts.Load())
 	res.IMAPAllCuts = int(c.proxy.allCuts.Load())
 	res.DovecotRest = faults.dovecotRestarts
+	res.Rolling, res.RollingNodes, res.RollingClean = faults.rolling, faults.rollingNodes, faults.rollingClean
 	res.SMTPFaults = faults.smtpFaults
 	res.SentFileFails = int(c.sentErrors.Load())
 	for _, n := range c.nodes {
@@ -327,6 +341,13 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		}
 		if res.DovecotRest < cfg.DovecotRestarts {
 			res.Problems = append(res.Problems, fmt.Sprintf("only %d of %d Dovecot restarts", res.DovecotRest, cfg.DovecotRestarts))
+		}
+		if res.Rolling < cfg.RollingRestarts {
+			res.Problems = append(res.Problems, fmt.Sprintf("only %d of %d rolling restarts", res.Rolling, cfg.RollingRestarts))
+		}
+		if res.RollingClean < res.RollingNodes {
+			res.Problems = append(res.Problems, fmt.Sprintf("%d of %d nodes did not exit 0 within the bound on SIGTERM in a rolling restart",
+				res.RollingNodes-res.RollingClean, res.RollingNodes))
 		}
 	}
 	return res, nil
@@ -366,7 +387,8 @@ func (c *Cluster) questions(rng *rand.Rand, run string, count int, rejects bool)
 }
 
 type faultCounts struct {
-	kills, dovecotRestarts, smtpFaults int
+	kills, dovecotRestarts, smtpFaults  int
+	rolling, rollingNodes, rollingClean int
 }
 
 // injectFaults runs the fault schedule over the delivery time: SIGKILLs
@@ -397,6 +419,9 @@ func (c *Cluster) injectFaults(ctx context.Context, rng *rand.Rand, over time.Du
 	for i := 0; i < cfg.SMTPBursts; i++ {
 		evs = append(evs, event{at(0.05, 0.95), "smtp"})
 	}
+	for i := 0; i < cfg.RollingRestarts; i++ {
+		evs = append(evs, event{at(0.35, 0.6), "rolling"})
+	}
 	sort.Slice(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 
 	var fc faultCounts
@@ -424,6 +449,11 @@ func (c *Cluster) injectFaults(ctx context.Context, rng *rand.Rand, over time.Du
 				c.log.Info("chaos: SIGKILL", "node", n.name)
 				c.restartNode(n)
 			}
+		case "rolling":
+			nodes, clean := c.rollingRestart(ctx)
+			fc.rolling++
+			fc.rollingNodes += nodes
+			fc.rollingClean += clean
 		case "window":
 			c.windowArm.Add(1)
 		case "idle":
@@ -450,4 +480,35 @@ func (c *Cluster) injectFaults(ctx context.Context, rng *rand.Rand, over time.Du
 		}
 	}
 	return fc
+}
+
+// rollingRestart stops every running node in turn with SIGTERM, waits for
+// it to exit (the shutdown timeout plus River's hand-back, bounded), starts
+// it again and waits for its /healthz before the next: an upgrade. It
+// returns how many nodes it stopped and how many of them exited 0. Armed
+// send-window kills are held meanwhile, so that a SIGKILL aimed at the send
+// window does not land on a node that is shutting down.
+func (c *Cluster) rollingRestart(ctx context.Context) (nodes, clean int) {
+	armed := c.windowArm.Swap(0)
+	defer c.windowArm.Add(armed)
+	c.log.Info("chaos: rolling restart")
+	for _, n := range c.nodes {
+		if !n.running() {
+			continue // killed a moment ago; its restart is on the way
+		}
+		nodes++
+		began := time.Now()
+		if n.stop(20 * time.Second) {
+			clean++
+		}
+		c.log.Info("chaos: SIGTERM", "node", n.name, "clean", n.exitDesc(), "took", time.Since(began).Round(time.Millisecond))
+		if err := n.start(); err != nil {
+			c.log.Error("chaos: restarting node", "node", n.name, "error", err)
+			continue
+		}
+		if err := n.waitHealthy(ctx, 30*time.Second); err != nil {
+			c.log.Error("chaos: node after a rolling restart", "node", n.name, "error", err)
+		}
+	}
+	return nodes, clean
 }

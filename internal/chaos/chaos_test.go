@@ -48,7 +48,8 @@ func testLogger(tb testing.TB) *slog.Logger {
 // PostgreSQL nodes and the SQLite node, 80 questions, 5 SIGKILLs of which
 // one lands between the SMTP server accepting a reply and the node
 // recording it, IMAP cuts mid-IDLE and mid-FETCH, one Dovecot restart,
-// 421/451 bursts and one 550 recipient. Every question must be answered
+// a rolling SIGTERM restart of every node, 421/451 bursts and one 550
+// recipient. Every question must be answered
 // exactly once.
 func TestChaosShort(t *testing.T) {
 	if testing.Short() {
@@ -78,6 +79,9 @@ func TestChaosShort(t *testing.T) {
 	if res.Delivered != 80 || res.Accepted != 79 || res.Kills < 5 || res.WindowKills < 1 || res.DovecotRest != 1 {
 		t.Fatalf("chaos: delivered %d, accepted %d, kills %d (window %d), Dovecot restarts %d; want 80, 79, >= 5 (>= 1), 1",
 			res.Delivered, res.Accepted, res.Kills, res.WindowKills, res.DovecotRest)
+	}
+	if res.Rolling != 1 || res.RollingNodes < 1 || res.RollingClean != res.RollingNodes {
+		t.Fatalf("chaos: rolling restarts %d, nodes %d, clean %d; want 1 over every running node, all clean", res.Rolling, res.RollingNodes, res.RollingClean)
 	}
 	if res.IMAPIdleCuts+res.IMAPFetchCuts+res.IMAPAllCuts == 0 || res.SMTPFaults == 0 {
 		t.Fatalf("chaos: IMAP cuts %d/%d/%d, SMTP faults %d; want some of each", res.IMAPIdleCuts, res.IMAPFetchCuts, res.IMAPAllCuts, res.SMTPFaults)

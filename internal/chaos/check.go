@@ -255,6 +255,7 @@ func (r *Result) Print(w io.Writer) {
 	row("Dovecot restarts", r.DovecotRest)
 	row("SMTP 421/451 answers programmed", r.SMTPFaults)
 	row("  451 while Sent was unreachable", r.SentFileFails)
+	row("rolling restarts (SIGTERM each node in turn)", fmt.Sprintf("%d: %d/%d nodes exited 0 in time", r.Rolling, r.RollingClean, r.RollingNodes))
 	row("graceful stops at the end (exit 0)", r.GracefulStops)
 	row("delivery / wall time", fmt.Sprintf("%s / %s", r.DeliverIn.Round(100*time.Millisecond), r.Wall.Round(100*time.Millisecond)))
 	if len(r.Problems) == 0 {
