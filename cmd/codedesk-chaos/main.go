@@ -1,7 +1,8 @@
 // Command codedesk-chaos is the fault harness of issue #7 (make chaos): it
 // runs several codedesk nodes on one PostgreSQL and one on SQLite against
 // a private Dovecot and a recording SMTP sink, delivers questions while it
-// kills nodes, cuts IMAP connections, restarts Dovecot and makes the sink
+// kills nodes, restarts them all in turn, cuts IMAP connections, restarts
+// Dovecot and makes the sink
 // fail, then checks that every question was answered exactly once.
 // docs/chaos.md explains it. Exit status: 0 when the promise held, 1 when
 // it did not, 2 when the harness could not run.
@@ -27,6 +28,7 @@ type cli struct {
 	Kills       int           `name:"kills" default:"25" help:"SIGKILLs during the run (at least 20 for 1000 questions); a fifth of them land between the SMTP server accepting a reply and the node recording it."`
 	IMAPCuts    int           `name:"imap-cuts" default:"0" help:"IMAP connection cuts (mid-IDLE, mid-FETCH, all at once; 0: questions/50)."`
 	SMTPBursts  int           `name:"smtp-bursts" default:"0" help:"421/451 bursts at the SMTP sink (0: questions/60)."`
+	Rolling     int           `name:"rolling-restarts" default:"1" help:"Rolling restarts mid-run: every node in turn gets SIGTERM, must exit 0 in time, and is started again."`
 	Rejects     int           `name:"rejects" default:"3" help:"Recipients the sink answers 550 for (one question each)."`
 	Pace        time.Duration `name:"pace" default:"200ms" help:"Time between two deliveries."`
 	Seed        int64         `name:"seed" default:"1" help:"Seed of the fault schedule and the questions."`
@@ -55,7 +57,7 @@ func main() {
 	}
 	res, err := chaos.Run(ctx, chaos.Config{
 		Nodes: c.Nodes, SQLiteNode: c.SQLiteNode, Questions: c.Questions, Kills: c.Kills,
-		IMAPCuts: c.IMAPCuts, SMTPBursts: c.SMTPBursts, Rejects: c.Rejects, Pace: c.Pace, Seed: c.Seed,
+		IMAPCuts: c.IMAPCuts, SMTPBursts: c.SMTPBursts, RollingRestarts: c.Rolling, Rejects: c.Rejects, Pace: c.Pace, Seed: c.Seed,
 		DatabaseURL: c.DatabaseURL, Binary: c.Binary, Workers: c.Workers, Timeout: c.Timeout,
 		RunDir: c.RunDir, KeepRunDir: c.Keep, Logger: log,
 	})
