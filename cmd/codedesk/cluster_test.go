@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -132,4 +133,70 @@ func getHealth(t *testing.T, n *node) health {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestPollerStepsDownWhenIMAPUnreachable: the node holding the mailbox's
+// lease cannot reach the IMAP server (a firewall on its side) while the
+// database is fine. It hands the mailbox over after --imap-step-down-after
+// and a node that can reach the server answers the question.
+func TestPollerStepsDownWhenIMAPUnreachable(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t, queue.Migrate)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	// A port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+
+	start := func(id, imapAddr string) *node {
+		cfg := testServeConfig(dev)
+		cfg.IMAP.Addr = imapAddr
+		cfg.IMAP.Timeout = time.Second
+		cfg.Cluster = config.Cluster{NodeID: id, LeaseTTL: 2 * time.Second, StepDown: 2 * time.Second}
+		n, err := startNode(ctx, nodeConfig{Serve: cfg, DB: db, Logger: testLogger(t).With("node", id), ShutdownTimeout: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		return n
+	}
+	cut := start("cut-off", dead)
+	for deadline := time.Now().Add(5 * time.Second); !cut.leader.Load(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cut-off node did not take the lease")
+		}
+	}
+	good := start("reaches-imap", dev.IMAPAddr())
+	began := time.Now()
+	for !good.leader.Load() {
+		if time.Since(began) > 10*time.Second {
+			t.Fatal("the node that reaches IMAP did not get the mailbox within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("mailbox handed over %v after the second node started", time.Since(began).Round(time.Millisecond))
+	if cut.leader.Load() {
+		t.Fatal("both nodes hold the mailbox")
+	}
+	opts := devmail.AskOptions{Question: "What is E11.22?", SMTPAddr: dev.SMTPAddr(), IMAPAddr: dev.IMAPAddr(),
+		Timeout: 30 * time.Second, Recheck: 200 * time.Millisecond}
+	qid, err := devmail.Send(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devmail.WaitReply(ctx, opts, qid); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -242,7 +242,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 			defer n.wg.Done()
 			err := lease.Run(pctx, n.db, lcfg, func(ctx context.Context, h *lease.Held) error {
 				sink.SetFence(func(ctx context.Context, tx *store.Tx) error { return h.Check(ctx, tx) })
-				return n.mailbox.Run(ctx)
+				return n.pollUnderLease(ctx, cfg.Cluster.StepDown)
 			})
 			if err != nil {
 				log.Error("mailbox poller stopped", "error", err)
@@ -257,9 +257,47 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 }
 
 // mailboxLeaseName names the lease of one mailbox: the nodes that read the
-// same account's folder on the same server compete for it.
+// same account's folder compete for it. The server's address is left out:
+// nodes in different networks may reach one server by different names.
 func mailboxLeaseName(c config.IMAP) string {
-	return "mailbox:" + c.Username + "@" + c.Addr + "/" + c.Mailbox
+	return "mailbox:" + c.Username + "/" + c.Mailbox
+}
+
+// pollUnderLease runs the poller while this node holds the mailbox's lease.
+// When the node has had no IMAP session for stepDown (0: never) — the
+// server is unreachable from here, though the database is not — it returns
+// lease.ErrStepDown so that another node, which may reach the server, takes
+// the mailbox over.
+func (n *node) pollUnderLease(ctx context.Context, stepDown time.Duration) error {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- n.mailbox.Run(pctx) }()
+	if stepDown <= 0 {
+		return <-done
+	}
+	downSince := time.Now() // not connected yet
+	tick := time.NewTicker(min(time.Second, stepDown/4))
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			st := n.mailbox.Status()
+			switch {
+			case st.Connected:
+				downSince = time.Time{}
+			case downSince.IsZero():
+				downSince = time.Now()
+			case time.Since(downSince) > stepDown:
+				cancel()
+				<-done
+				return fmt.Errorf("%w: no IMAP session for %v (last error: %s)", lease.ErrStepDown,
+					time.Since(downSince).Round(time.Second), st.LastError)
+			}
+		}
+	}
 }
 
 func b2f(b bool) float64 {

@@ -88,6 +88,7 @@ type Queue struct {
 type Cluster struct {
 	NodeID   string        `name:"node-id" env:"CODEDESK_NODE_ID" help:"Name of this node among several on one database (default: hostname-pid)."`
 	LeaseTTL time.Duration `name:"imap-lease-ttl" env:"CODEDESK_IMAP_LEASE_TTL" default:"6s" help:"One node polls each mailbox under a lease of this length, renewed every third of it; another node takes over within this time plus a second after the poller dies."`
+	StepDown time.Duration `name:"imap-step-down-after" env:"CODEDESK_IMAP_STEP_DOWN_AFTER" default:"20s" help:"The polling node hands the mailbox to another node when it has had no IMAP session for this long (the server is unreachable from it); 0: never."`
 }
 
 // HTTP is the address of the web desk, /healthz and /metrics.
@@ -161,6 +162,9 @@ func (c *Serve) Validate() error {
 	}
 	if c.Queue.RetryMaxDelay < 0 {
 		errs = append(errs, fmt.Errorf("retry-max-delay: %v must not be negative", c.Queue.RetryMaxDelay))
+	}
+	if c.Cluster.StepDown != 0 && c.Cluster.StepDown < 2*time.Second {
+		errs = append(errs, fmt.Errorf("imap-step-down-after: %v must be 0 or at least 2s", c.Cluster.StepDown))
 	}
 	if c.Cluster.LeaseTTL < time.Second {
 		errs = append(errs, fmt.Errorf("imap-lease-ttl: %v must be at least 1s", c.Cluster.LeaseTTL))

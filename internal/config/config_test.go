@@ -53,6 +53,8 @@ func TestValidate(t *testing.T) {
 		{"rescue before job timeout", func(c *Serve) { c.Queue.RescueStuckAfter = 30 * time.Second }, "rescue-stuck-after"},
 		{"job timeout too small", func(c *Serve) { c.Queue.JobTimeout = 0 }, "job-timeout"},
 		{"negative retry cap", func(c *Serve) { c.Queue.RetryMaxDelay = -time.Second }, "retry-max-delay"},
+		{"step-down too quick", func(c *Serve) { c.Cluster.StepDown = time.Second }, "imap-step-down-after"},
+		{"step-down off", func(c *Serve) { c.Cluster.StepDown = 0 }, ""},
 		{"lease too short", func(c *Serve) { c.Cluster.LeaseTTL = 500 * time.Millisecond }, "imap-lease-ttl"},
 		{"sent folder without imap", func(c *Serve) { c.IMAP.Disabled = true; c.IMAP.SentFolder = "Sent" }, "imap-sent-folder"},
 	}

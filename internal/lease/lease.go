@@ -36,7 +36,11 @@ type Config struct {
 	// RetryInterval is how often a standby node tries to take the lease
 	// (default 1s).
 	RetryInterval time.Duration
-	Logger        *slog.Logger
+	// StepDownCooldown is how long a node that stepped down (its work
+	// returned ErrStepDown) waits before it competes again, so that another
+	// node gets the lease (default 2×TTL).
+	StepDownCooldown time.Duration
+	Logger           *slog.Logger
 	// OnChange, when set, is called with true when this node starts holding
 	// the lease and false when it stops (metrics, health).
 	OnChange func(held bool)
@@ -57,6 +61,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RetryInterval <= 0 {
 		c.RetryInterval = time.Second
 	}
+	if c.StepDownCooldown <= 0 {
+		c.StepDownCooldown = 2 * c.TTL
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -65,6 +72,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// ErrStepDown, returned (wrapped) by the work, makes this node give the
+// lease up and stay out of the competition for StepDownCooldown: the work
+// cannot be done from here (say the mailbox's server is unreachable from
+// this node) and another node should try.
+var ErrStepDown = errors.New("stepping down")
 
 // Held is the lease while this node holds it, as passed to the work.
 type Held struct {
@@ -100,8 +113,11 @@ func Run(ctx context.Context, db *store.DB, cfg Config, work func(ctx context.Co
 			log.Warn("could not try the lease", "error", err)
 		case ok:
 			log.Info("lease acquired: this node does the work", "token", token)
-			lead(ctx, db, &cfg, &Held{db: db, cfg: &cfg, Token: token}, work, log)
+			stepped := lead(ctx, db, &cfg, &Held{db: db, cfg: &cfg, Token: token}, work, log)
 			if ctx.Err() != nil {
+				return nil
+			}
+			if stepped && !sleep(ctx, cfg.StepDownCooldown) {
 				return nil
 			}
 		}
@@ -112,24 +128,41 @@ func Run(ctx context.Context, db *store.DB, cfg Config, work func(ctx context.Co
 }
 
 // lead runs work while the lease is renewed; it returns when the lease is
-// lost or ctx ends (after releasing the lease).
-func lead(ctx context.Context, db *store.DB, cfg *Config, h *Held, work func(context.Context, *Held) error, log *slog.Logger) {
+// lost, or when ctx ends or the work steps down (after releasing the lease;
+// stepped reports the latter).
+func lead(ctx context.Context, db *store.DB, cfg *Config, h *Held, work func(context.Context, *Held) error, log *slog.Logger) (stepped bool) {
 	if cfg.OnChange != nil {
 		cfg.OnChange(true)
 		defer cfg.OnChange(false)
 	}
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	stepDown := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for wctx.Err() == nil {
-			if err := work(wctx, h); err != nil && wctx.Err() == nil {
+			err := work(wctx, h)
+			if errors.Is(err, ErrStepDown) && wctx.Err() == nil {
+				stepDown <- err
+				return
+			}
+			if err != nil && wctx.Err() == nil {
 				log.Warn("work under the lease ended", "error", err)
 			}
 			sleep(wctx, cfg.RetryInterval)
 		}
 	}()
+	release := func(reason string) {
+		// The context may be gone: use a short detached one.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := store.ReleaseLease(rctx, db, cfg.Name, cfg.Holder, h.Token, cfg.now()); err != nil {
+			log.Warn("could not release the lease; another node takes over when it expires", "error", err)
+		} else {
+			log.Info("lease released", "reason", reason)
+		}
+	}
 	defer wg.Wait()
 	defer stop()
 
@@ -148,19 +181,18 @@ func lead(ctx context.Context, db *store.DB, cfg *Config, h *Held, work func(con
 			timer.Stop()
 			stop()
 			wg.Wait()
-			// Hand over at once; the context is gone, so use a short
-			// detached one.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			if err := store.ReleaseLease(rctx, db, cfg.Name, cfg.Holder, h.Token, cfg.now()); err != nil {
-				log.Warn("could not release the lease; another node takes over when it expires", "error", err)
-			} else {
-				log.Info("lease released")
-			}
-			cancel()
-			return
+			release("stopping") // hand over at once
+			return false
+		case err := <-stepDown:
+			timer.Stop()
+			stop()
+			wg.Wait()
+			log.Warn("stepping down: another node should do the work", "error", err, "cooldown", cfg.StepDownCooldown)
+			release("stepped down")
+			return true
 		case <-timer.C:
 			log.Warn("lease not renewed in time: stopping the work", "token", h.Token)
-			return
+			return false
 		case <-tick.C:
 			timer.Stop()
 			start := cfg.now()
@@ -172,7 +204,7 @@ func lead(ctx context.Context, db *store.DB, cfg *Config, h *Held, work func(con
 				validUntil = start.Add(cfg.TTL - margin)
 			case errors.Is(err, store.ErrLeaseLost):
 				log.Warn("lease lost to another node: stopping the work", "token", h.Token)
-				return
+				return false
 			case ctx.Err() != nil:
 				// Handled by the next loop turn (release).
 			default:

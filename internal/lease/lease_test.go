@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,5 +237,47 @@ func TestHeldCheckFencesStaleHolder(t *testing.T) {
 		if !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("check after take-over = %v, want ErrLeaseLost", err)
 		}
+	})
+}
+
+// TestStepDown: a holder whose work cannot be done from its node steps
+// down; another node takes the lease at once, and the first stays out for
+// the cooldown.
+func TestStepDown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cfg := func(holder string) Config {
+			return Config{Name: "mailbox:x", Holder: holder, TTL: 3 * time.Second, RetryInterval: 100 * time.Millisecond,
+				StepDownCooldown: 2 * time.Second}
+		}
+		w := &workers{running: map[string]bool{}}
+		var aTries atomic.Int32
+		done := make(chan struct{}, 2)
+		// a is first and cannot do the work.
+		go func() {
+			_ = Run(ctx, db, cfg("a"), func(ctx context.Context, h *Held) error {
+				aTries.Add(1)
+				time.Sleep(100 * time.Millisecond)
+				return fmt.Errorf("no IMAP from here: %w", ErrStepDown)
+			})
+			done <- struct{}{}
+		}()
+		waitFor(t, 5*time.Second, "a's first try", func() bool { return aTries.Load() == 1 })
+		go func() {
+			_ = Run(ctx, db, cfg("b"), w.work("b"))
+			done <- struct{}{}
+		}()
+		took := waitFor(t, 5*time.Second, "b to take over", func() bool { return w.holder() == "b" })
+		if took > time.Second {
+			t.Errorf("b took over %v after a stepped down; want well under the 3 s ttl (a released the lease)", took)
+		}
+		time.Sleep(2500 * time.Millisecond) // past a's cooldown: a competes again but b holds the lease
+		if got := aTries.Load(); got != 1 {
+			t.Errorf("a worked %d times; want 1 (b holds the lease since)", got)
+		}
+		cancel()
+		<-done
+		<-done
 	})
 }
