@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codedesk/codedesk/internal/codes"
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/dbtest"
 	"github.com/codedesk/codedesk/internal/devmail"
@@ -25,14 +24,7 @@ func TestTwoNodesOneMailbox(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
-			t.Fatal(err)
-		}
-		dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dev.Close()
+		dev := deskFixture(ctx, t, db)
 		nodes := map[string]*node{}
 		for i, id := range []string{"n1", "n2"} {
 			cfg := testServeConfig(dev)
@@ -144,14 +136,7 @@ func TestPollerStepsDownWhenIMAPUnreachable(t *testing.T) {
 	db := dbtest.SQLite(t, queue.Migrate)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
-		t.Fatal(err)
-	}
-	dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := deskFixture(ctx, t, db)
 	// A port nothing listens on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -39,6 +39,21 @@ func testServeConfig(dev *devmail.Server) config.Serve {
 	return c
 }
 
+// deskFixture imports the fixture code sets into db and starts a
+// development mail server on free ports, closed when the test ends.
+func deskFixture(ctx context.Context, t *testing.T, db *store.DB) *devmail.Server {
+	t.Helper()
+	if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Close() })
+	return dev
+}
+
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -54,14 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
-			t.Fatal(err)
-		}
-		dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dev.Close()
+		dev := deskFixture(ctx, t, db)
 		n, err := startNode(ctx, nodeConfig{Serve: testServeConfig(dev), DB: db, Logger: testLogger(t), Migrate: true,
 			ShutdownTimeout: 5 * time.Second})
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codedesk/codedesk/internal/codes"
 	"github.com/codedesk/codedesk/internal/config"
 	"github.com/codedesk/codedesk/internal/dbtest"
 	"github.com/codedesk/codedesk/internal/devmail"
@@ -24,14 +23,7 @@ func TestGracefulShutdown(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if _, err := codes.Import(ctx, db, fixtureCodeSets, codes.ImportOptions{Logger: testLogger(t)}); err != nil {
-			t.Fatal(err)
-		}
-		dev, err := devmail.Start(ctx, devmail.Config{IMAPAddr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dev.Close()
+		dev := deskFixture(ctx, t, db)
 		sink := smtptest.Start(t, smtptest.Options{})
 		start := func(id string, shutdown time.Duration) *node {
 			cfg := testServeConfig(dev)
