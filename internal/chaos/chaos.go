@@ -244,7 +244,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	runCtx, stopFaults := context.WithCancel(ctx)
 	var pauseMu sync.Mutex
 	pauses := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9a05e))
-	c.restartNode = func(n *node) {
+	restart := func(n *node) {
 		pauseMu.Lock()
 		pause := time.Duration(300+pauses.IntN(2200)) * time.Millisecond
 		pauseMu.Unlock()
@@ -261,6 +261,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		}()
 	}
 
+	c.restartNode.Store(&restart)
 	start := time.Now()
 	deliverFor := time.Duration(len(qs)) * cfg.Pace
 	var faultWG sync.WaitGroup
@@ -447,7 +448,7 @@ func (c *Cluster) injectFaults(ctx context.Context, rng *rand.Rand, over time.Du
 			if n.kill() {
 				fc.kills++
 				c.log.Info("chaos: SIGKILL", "node", n.name)
-				c.restartNode(n)
+				(*c.restartNode.Load())(n)
 			}
 		case "rolling":
 			nodes, clean := c.rollingRestart(ctx)
@@ -495,6 +496,14 @@ func (c *Cluster) rollingRestart(ctx context.Context) (nodes, clean int) {
 	for _, n := range c.nodes {
 		if !n.running() {
 			continue // killed a moment ago; its restart is on the way
+		}
+		// Restarted a moment ago after a kill: let it finish starting (a
+		// SIGTERM before Go has installed its signal handler ends the
+		// process with the signal, as for any program, with nothing yet
+		// in flight).
+		if err := n.waitHealthy(ctx, 30*time.Second); err != nil {
+			c.log.Error("chaos: node before a rolling restart", "node", n.name, "error", err)
+			continue
 		}
 		nodes++
 		began := time.Now()

@@ -69,7 +69,7 @@ type Cluster struct {
 	windowMiss  atomic.Int32 // armed, message accepted, but no node found to kill
 	sentFiled   atomic.Int32
 	sentErrors  atomic.Int32
-	restartNode func(n *node) // schedules a restart after a kill (set by Run)
+	restartNode atomic.Pointer[func(n *node)] // schedules a restart after a kill (set by Run while the sink may already accept)
 }
 
 // Start sets the cluster up: binary, schema, migrations, code sets,
@@ -448,8 +448,8 @@ func (c *Cluster) onAccept(m smtptest.Message) error {
 		if n := c.sender(m, user == sqliteDesk); n != nil && n.kill() {
 			c.windowKills.Add(1)
 			c.log.Info("chaos: killed a node in the accepted-not-recorded window", "node", n.name)
-			if c.restartNode != nil {
-				c.restartNode(n)
+			if restart := c.restartNode.Load(); restart != nil {
+				(*restart)(n)
 			}
 		} else {
 			c.windowMiss.Add(1)
